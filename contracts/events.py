@@ -1,0 +1,67 @@
+"""Registry of every event type, and parsing of envelopes into typed payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter
+
+from contracts.base import Event
+from contracts.directory import DirectoryEvent
+from contracts.envelope import EventEnvelope
+from contracts.subscription import SubscriptionEvent
+
+AnyEvent = Annotated[DirectoryEvent | SubscriptionEvent, Field(discriminator="type")]
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+
+
+def _collect() -> dict[str, type[Event]]:
+    types: dict[str, type[Event]] = {}
+    for union in (DirectoryEvent, SubscriptionEvent):
+        for model in union.__args__:
+            types[model.model_fields["type"].default] = model
+    return types
+
+
+EVENT_TYPES: dict[str, type[Event]] = _collect()
+"""Event type name (`subscription.created`) to its payload model."""
+
+CURRENT_SCHEMA_VERSION: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)
+"""The schema version written for each event type today."""
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+"""(type, schema_version) to a function lifting that payload one version up.
+
+Breaking payload changes get a new schema version and an entry here; stored events are never
+edited, they are lifted when read.
+"""
+
+
+def upcast(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Lift a stored payload to the current schema version of its type."""
+    target = CURRENT_SCHEMA_VERSION.get(event_type, schema_version)
+    while schema_version < target:
+        data = UPCASTERS[(event_type, schema_version)](data)
+        schema_version += 1
+    return data
+
+
+def parse_payload(event_type: str, schema_version: int, data: dict[str, Any]) -> Event:
+    """Typed payload of a stored or published event."""
+    payload = {**upcast(event_type, schema_version, data), "type": event_type}
+    event: Event = _ADAPTER.validate_python(payload)
+    return event
+
+
+def parse_event(envelope: EventEnvelope) -> Event:
+    """Typed payload of an envelope."""
+    return parse_payload(envelope.type, envelope.schema_version, envelope.data)
+
+
+def stream_type_of(event_type: str) -> str:
+    """Stream type an event type belongs to (`subscription.created` -> `subscription`)."""
+    return event_type.split(".", 1)[0]

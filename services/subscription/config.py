@@ -1,0 +1,52 @@
+"""Settings of the subscription service, from the environment, with local defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, NatsDsn, PostgresDsn, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_TOKEN = "dev-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: PostgresDsn = Field(
+        PostgresDsn("postgresql://postgres@127.0.0.1:5432/wispgate"), alias="DATABASE_URL"
+    )
+    nats_url: NatsDsn = Field(NatsDsn("nats://127.0.0.1:4222"), alias="NATS_URL")
+    api_host: str = Field("127.0.0.1", alias="API_HOST")
+    api_port: int = Field(8000, alias="API_PORT")
+    namespace: str = Field(
+        "wispgate", alias="WISPGATE_NAMESPACE", pattern=r"^[a-z][a-z0-9_]{0,31}$"
+    )
+    env: Literal["development", "test", "production"] = Field("production", alias="WISPGATE_ENV")
+    admin_token: str | None = Field(None, alias="WISPGATE_ADMIN_TOKEN")
+    read_wait_seconds: float = Field(5.0, alias="WISPGATE_READ_WAIT_SECONDS", gt=0, le=60)
+    max_body_bytes: int = Field(1024 * 1024, alias="WISPGATE_MAX_BODY_BYTES")
+    pool_size: int = Field(20, alias="WISPGATE_DB_POOL_SIZE", ge=2)
+    stream_max_age_days: float = Field(7.0, alias="WISPGATE_STREAM_MAX_AGE_DAYS", gt=1)
+    relay_batch_size: int = Field(500, alias="WISPGATE_RELAY_BATCH_SIZE", ge=1)
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    @model_validator(mode="after")
+    def _dev_token_only_in_development(self) -> Settings:
+        if self.env == "development" and self.admin_token is None:
+            self.admin_token = DEV_TOKEN
+        if self.admin_token is not None and self.env != "development":
+            raise ValueError("WISPGATE_ADMIN_TOKEN is refused unless WISPGATE_ENV=development")
+        return self
+
+    @property
+    def dsn(self) -> str:
+        """The PostgreSQL DSN as a plain string, as asyncpg wants it."""
+        return str(self.database_url)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once per process."""
+    return Settings()

@@ -1,0 +1,65 @@
+"""PostgreSQL: the database itself, its migrations and the connection pool."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from yoyo import get_backend, read_migrations
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_TABLE = "_yoyo_migration_subscription"
+
+# Keep every transaction short: the commit-safe readers wait for the oldest open transaction on
+# the whole server (see eventstore.py), so a client left idle in a transaction must not hold them.
+SERVER_SETTINGS = {"idle_in_transaction_session_timeout": "10000", "application_name": "wispgate"}
+
+
+async def ensure_database(dsn: str) -> None:
+    """Create the database the DSN names, if it does not exist yet."""
+    parts = urlsplit(dsn)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    conn = await asyncpg.connect(admin)
+    try:
+        exists = await conn.fetchval("select 1 from pg_database where datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'create database "{name}"')
+                log.info("created database", extra={"database": name})
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+def migrate(dsn: str, migrations: Path = MIGRATIONS, table: str = MIGRATION_TABLE) -> int:
+    """Apply pending migrations of one schema owner; returns how many were applied."""
+    uri = dsn.replace("postgresql://", "postgresql+psycopg://", 1).replace(
+        "postgres://", "postgresql+psycopg://", 1
+    )
+    backend = get_backend(uri, migration_table=table)
+    pending = backend.to_apply(read_migrations(str(migrations)))
+    with backend.lock():
+        backend.apply_migrations(pending)
+    return len(pending)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
+    """A connection pool whose connections speak jsonb as Python objects."""
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=size,
+        init=_init_connection,
+        server_settings=SERVER_SETTINGS,
+    )

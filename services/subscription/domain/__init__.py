@@ -1,0 +1,1 @@
+"""Pure deciders: `decide(command, state) -> events`, `evolve(state, event) -> state`."""

@@ -1,0 +1,241 @@
+"""Decider of the subscription stream: creation, edits, status lifecycle, engineer assignment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import assert_never
+from uuid import UUID
+
+from contracts import subscription as ev
+from contracts.base import Event, FieldChange
+from contracts.commands import (
+    AssignEngineer,
+    ChangeStatus,
+    CreateSubscription,
+    DirectoryKind,
+    EditSubscription,
+    SubscriptionCommand,
+)
+from contracts.subscription import Status
+
+from .directory import LABEL
+from .errors import AlreadyExists, Closed, Invalid, InvalidReference, NotFound
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a subscription needs to know of a directory entry it points at."""
+
+    kind: DirectoryKind
+    active: bool
+
+
+Directory = Mapping[UUID, Reference]
+"""Directory entries of the command's tenant, looked up by the ids the command mentions."""
+
+
+@dataclass(frozen=True)
+class NoSubscription:
+    pass
+
+
+@dataclass(frozen=True)
+class Subscription:
+    unique_id: str
+    name: str
+    contact_id: UUID
+    organization_id: UUID | None
+    engineer_id: UUID
+    service_contract_id: UUID | None
+    status: Status
+    description: str | None
+
+
+State = NoSubscription | Subscription
+
+initial_state: State = NoSubscription()
+
+_REFERENCE_FIELDS: Mapping[str, DirectoryKind] = {
+    "contact_id": "contact",
+    "organization_id": "organization",
+    "engineer_id": "engineer",
+    "service_contract_id": "service_contract",
+}
+
+
+def referenced_ids(command: SubscriptionCommand) -> set[UUID]:
+    """Directory ids the decider must be shown to decide this command."""
+    match command:
+        case CreateSubscription():
+            found = {getattr(command, name) for name in _REFERENCE_FIELDS}
+        case EditSubscription():
+            found = {_as_uuid(v) for k, v in command.changes.items() if k in _REFERENCE_FIELDS}
+        case AssignEngineer():
+            found = {command.engineer_id}
+        case ChangeStatus():
+            found = set()
+        case _:
+            assert_never(command)
+    return {i for i in found if i is not None}
+
+
+def decide(command: SubscriptionCommand, state: State, directory: Directory) -> list[Event]:
+    """Events that carry out a subscription command, or a DomainError."""
+    match command:
+        case CreateSubscription():
+            return _create(command, state, directory)
+        case EditSubscription():
+            return _edit(command, _open(state, command.subscription_id), directory)
+        case ChangeStatus():
+            current = _open(state, command.subscription_id)
+            if command.status == current.status:
+                return []
+            return [
+                ev.SubscriptionStatusChanged(
+                    from_status=current.status, to_status=command.status, reason=command.reason
+                )
+            ]
+        case AssignEngineer():
+            current = _open(state, command.subscription_id)
+            if command.engineer_id == current.engineer_id:
+                return []
+            _require(directory, "engineer_id", command.engineer_id)
+            return [
+                ev.SubscriptionEngineerAssigned(
+                    from_engineer_id=current.engineer_id, to_engineer_id=command.engineer_id
+                )
+            ]
+        case _:
+            assert_never(command)
+
+
+def evolve(state: State, event: Event) -> State:
+    """State after one event of a subscription stream."""
+    match event:
+        case ev.SubscriptionCreated():
+            return Subscription(
+                unique_id=event.unique_id,
+                name=event.name,
+                contact_id=event.contact_id,
+                organization_id=event.organization_id,
+                engineer_id=event.engineer_id,
+                service_contract_id=event.service_contract_id,
+                status=event.status,
+                description=event.description,
+            )
+        case ev.SubscriptionEdited():
+            assert isinstance(state, Subscription)
+            values: dict[str, object] = {
+                name: _field_value(name, change) for name, change in event.changes.items()
+            }
+            return replace(state, **values)  # type: ignore[arg-type]
+        case ev.SubscriptionStatusChanged():
+            assert isinstance(state, Subscription)
+            return replace(state, status=event.to_status)
+        case ev.SubscriptionEngineerAssigned():
+            assert isinstance(state, Subscription)
+            return replace(state, engineer_id=event.to_engineer_id)
+        case _:
+            return state
+
+
+def _create(command: CreateSubscription, state: State, directory: Directory) -> list[Event]:
+    if isinstance(state, Subscription):
+        raise AlreadyExists(f"subscription {command.subscription_id} already exists")
+    name = _required_text(command.name, "name")
+    for field_name in _REFERENCE_FIELDS:
+        ref = getattr(command, field_name)
+        if ref is not None:
+            _require(directory, field_name, ref)
+    return [
+        ev.SubscriptionCreated(
+            unique_id=command.unique_id,
+            name=name,
+            contact_id=command.contact_id,
+            organization_id=command.organization_id,
+            engineer_id=command.engineer_id,
+            service_contract_id=command.service_contract_id,
+            status=command.status,
+            description=_optional_text(command.description),
+        )
+    ]
+
+
+def _edit(command: EditSubscription, current: Subscription, directory: Directory) -> list[Event]:
+    changes: dict[str, FieldChange] = {}
+    for field_name, raw in command.changes.items():
+        new = _new_value(field_name, raw)
+        old = getattr(current, field_name)
+        if new == old:
+            continue
+        if field_name in _REFERENCE_FIELDS and new is not None:
+            assert isinstance(new, UUID)
+            _require(directory, field_name, new)
+        changes[field_name] = FieldChange(old=_text(old), new=_text(new))
+    return [ev.SubscriptionEdited(changes=changes)] if changes else []
+
+
+def _new_value(field_name: str, raw: str | None) -> str | UUID | None:
+    if field_name == "name":
+        return _required_text(raw, "name")
+    if field_name == "description":
+        return _optional_text(raw)
+    if field_name in ("contact_id",) and raw is None:
+        raise Invalid("contact_id is required", "/contact_id")
+    return _as_uuid(raw)
+
+
+def _open(state: State, subscription_id: UUID) -> Subscription:
+    match state:
+        case NoSubscription():
+            raise NotFound(f"subscription {subscription_id} not found")
+        case Subscription():
+            if state.status.is_closed:
+                raise Closed(
+                    f"subscription {state.unique_id} is {state.status.value} and cannot be changed"
+                )
+            return state
+        case _:
+            assert_never(state)
+
+
+def _require(directory: Directory, field_name: str, entry_id: UUID) -> None:
+    kind = _REFERENCE_FIELDS[field_name]
+    ref = directory.get(entry_id)
+    if ref is None or ref.kind != kind:
+        raise InvalidReference(f"unknown {LABEL[kind]} {entry_id}", f"/{field_name}")
+    if not ref.active:
+        raise InvalidReference(
+            f"{LABEL[kind]} {entry_id} is deactivated and cannot be newly referenced",
+            f"/{field_name}",
+        )
+
+
+def _required_text(value: str | None, field_name: str) -> str:
+    cleaned = _optional_text(value)
+    if cleaned is None:
+        raise Invalid(f"{field_name} must not be empty", f"/{field_name}")
+    return cleaned
+
+
+def _optional_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.strip() or None
+
+
+def _as_uuid(value: str | UUID | None) -> UUID | None:
+    if value is None or isinstance(value, UUID):
+        return value
+    return UUID(value)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _field_value(field_name: str, change: FieldChange) -> str | UUID | None:
+    if field_name in _REFERENCE_FIELDS:
+        return _as_uuid(change.new)
+    return change.new
