@@ -1,0 +1,337 @@
+"""The PostgreSQL event store: load a stream, append atomically, read in commit-safe order.
+
+Commit-safe order. `position` comes from an identity sequence, so positions are handed out when
+rows are inserted, not when their transactions commit: a reader that remembered only "the last
+position I saw" would skip an event whose transaction took a lower position and committed later.
+Each row therefore stores the id of its transaction (`txid`), and global readers (relay,
+projections, rebuilds) read only rows whose transaction is older than the oldest transaction
+still running on the server (`pg_snapshot_xmin(pg_current_snapshot())`). Every such transaction
+has ended, so no new row can appear below that horizon. They read in `(txid, position)` order and
+remember the last `(txid, position)` pair they applied: a `Checkpoint`. That horizon is
+cluster-wide, so a long transaction anywhere holds readers back: connections set
+`idle_in_transaction_session_timeout` and the relay and projections report their lag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from contracts.base import Event
+from contracts.envelope import EventEnvelope, Metadata
+from contracts.events import CURRENT_SCHEMA_VERSION, parse_payload
+
+
+@dataclass(frozen=True, order=True)
+class Checkpoint:
+    """The last event a global reader applied, in commit-safe order."""
+
+    txid: int = 0
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A value unique among a tenant's streams (a unique ID, a PPPoE login, ...)."""
+
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class StreamAppend:
+    """Events to append to one stream, expected to be at `expected_version` (0 when new)."""
+
+    tenant_id: str
+    stream_id: UUID
+    stream_type: str
+    expected_version: int
+    events: Sequence[Event]
+    metadata: Metadata
+    occurred_at: datetime
+    reserve: Sequence[Reservation] = ()
+    release: Sequence[Reservation] = ()
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Outcome of one stream's append: its new version and the position of its last event."""
+
+    stream_id: UUID
+    version: int
+    position: int
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    position: int
+    txid: int
+    event_id: UUID
+    tenant_id: str
+    stream_id: UUID
+    stream_type: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    occurred_at: datetime
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.txid, self.position)
+
+    def payload(self) -> Event:
+        """Typed payload, lifted to the current schema version."""
+        return parse_payload(self.type, self.schema_version, self.data)
+
+    def envelope(self) -> EventEnvelope:
+        """The envelope as published and served."""
+        return EventEnvelope(
+            event_id=self.event_id,
+            type=self.type,
+            schema_version=self.schema_version,
+            tenant_id=self.tenant_id,
+            stream_id=self.stream_id,
+            stream_type=self.stream_type,
+            version=self.version,
+            position=self.position,
+            occurred_at=self.occurred_at,
+            metadata=Metadata.model_validate(self.metadata),
+            data=self.data,
+        )
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    tenant_id: str
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """The first outcome of a command sent with an idempotency key."""
+
+    request_hash: str
+    status_code: int
+    body: dict[str, Any]
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to the stream since it was loaded."""
+
+
+class ReservationTaken(Exception):
+    """A unique value is held by another stream."""
+
+    def __init__(self, reservation: Reservation, holder: UUID) -> None:
+        super().__init__(f"{reservation.kind} {reservation.value!r} is taken by {holder}")
+        self.reservation = reservation
+        self.holder = holder
+
+
+class AlreadyAnswered(Exception):
+    """A concurrent request with the same idempotency key committed first."""
+
+    def __init__(self, remembered: Remembered) -> None:
+        super().__init__("idempotency key already used")
+        self.remembered = remembered
+
+
+_COLUMNS = """position, txid::text::bigint as txid, event_id, tenant_id, stream_id, stream_type,
+    version, type, schema_version, data, metadata, occurred_at"""
+
+LOAD_STREAMS = f"""
+select {_COLUMNS} from events.events
+where stream_id = any($2::uuid[]) and tenant_id = $1
+order by stream_id, version
+"""
+
+INSERT_EVENTS = """
+insert into events.events
+    (tenant_id, stream_id, stream_type, version, event_id, type, schema_version,
+     data, metadata, occurred_at)
+select * from unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::uuid[], $6::text[],
+                     $7::int[], $8::jsonb[], $9::jsonb[], $10::timestamptz[])
+returning position, stream_id, version
+"""
+
+RESERVE = """
+insert into events.reservations (tenant_id, kind, value, stream_id)
+select $1, * from unnest($2::text[], $3::text[], $4::uuid[])
+on conflict do nothing
+returning kind, value
+"""
+
+RESERVATION_HOLDER = """
+select stream_id from events.reservations where tenant_id = $1 and kind = $2 and value = $3
+"""
+
+RELEASE = """
+delete from events.reservations r
+using unnest($2::text[], $3::text[], $4::uuid[]) as x(kind, value, stream_id)
+where r.tenant_id = $1 and r.kind = x.kind and r.value = x.value and r.stream_id = x.stream_id
+"""
+
+REMEMBER = """
+insert into events.idempotency_keys (tenant_id, key, request_hash, status_code, body)
+values ($1, $2, $3, $4, $5)
+on conflict do nothing
+returning 1
+"""
+
+RECALL = """
+select request_hash, status_code, body from events.idempotency_keys
+where tenant_id = $1 and key = $2
+"""
+
+READ_COMMITTED = f"""
+select {_COLUMNS} from events.events
+where (txid, position) > ($1::text::xid8, $2::bigint)
+  and txid < pg_snapshot_xmin(pg_current_snapshot())
+order by txid, position
+limit $3
+"""
+
+
+class EventStore:
+    """Appends and reads events; knows nothing of any stream's rules."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def load(self, tenant_id: str, stream_id: UUID) -> list[StoredEvent]:
+        """Every event of one stream of the tenant, oldest first (empty when there is none)."""
+        return (await self.load_many(tenant_id, [stream_id])).get(stream_id, [])
+
+    async def load_many(
+        self, tenant_id: str, stream_ids: Sequence[UUID]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """Events of several streams of the tenant, by stream, oldest first."""
+        if not stream_ids:
+            return {}
+        rows = await self._pool.fetch(LOAD_STREAMS, tenant_id, list(stream_ids))
+        streams: dict[UUID, list[StoredEvent]] = {}
+        for row in rows:
+            streams.setdefault(row["stream_id"], []).append(StoredEvent(**row))
+        return streams
+
+    async def append(
+        self,
+        appends: Sequence[StreamAppend],
+        idempotency: IdempotencyKey | None = None,
+        answer: Any = None,
+    ) -> list[Appended]:
+        """Append to one or more streams in one transaction.
+
+        `answer(appended) -> (status, body)` builds the response remembered under the
+        idempotency key in the same transaction.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            for item in appends:
+                await _reserve(conn, item)
+            rows = await _insert(conn, appends)
+            result = _outcomes(appends, rows)
+            if idempotency is not None:
+                status, body = answer(result)
+                await _remember(conn, idempotency, status, body)
+            return result
+
+    async def recall(self, tenant_id: str, key: str) -> Remembered | None:
+        """The first outcome remembered under an idempotency key, if any."""
+        row = await self._pool.fetchrow(RECALL, tenant_id, key)
+        return Remembered(**row) if row else None
+
+    async def remember(
+        self, idempotency: IdempotencyKey, status_code: int, body: dict[str, Any]
+    ) -> None:
+        """Remember the outcome of a command that appended nothing."""
+        async with self._pool.acquire() as conn:
+            await _remember(conn, idempotency, status_code, body)
+
+    async def read_committed(
+        self, after: Checkpoint, limit: int, conn: asyncpg.Connection | None = None
+    ) -> list[StoredEvent]:
+        """Events after a checkpoint, in commit-safe order; never one that may yet precede."""
+        executor = conn or self._pool
+        rows = await executor.fetch(READ_COMMITTED, str(after.txid), after.position, limit)
+        return [StoredEvent(**row) for row in rows]
+
+
+async def _reserve(conn: asyncpg.Connection, item: StreamAppend) -> None:
+    if item.release:
+        await conn.execute(RELEASE, item.tenant_id, *_columns(item.release, item.stream_id))
+    if not item.reserve:
+        return
+    got = await conn.fetch(RESERVE, item.tenant_id, *_columns(item.reserve, item.stream_id))
+    taken = set(item.reserve) - {Reservation(r["kind"], r["value"]) for r in got}
+    for reservation in taken:
+        holder = await conn.fetchval(
+            RESERVATION_HOLDER, item.tenant_id, reservation.kind, reservation.value
+        )
+        if holder != item.stream_id:
+            raise ReservationTaken(reservation, holder)
+
+
+def _columns(reservations: Sequence[Reservation], stream_id: UUID) -> list[list[Any]]:
+    return [
+        [r.kind for r in reservations],
+        [r.value for r in reservations],
+        [stream_id] * len(reservations),
+    ]
+
+
+async def _insert(conn: asyncpg.Connection, appends: Sequence[StreamAppend]) -> list[Any]:
+    columns: list[list[Any]] = [[] for _ in range(10)]
+    for item in appends:
+        metadata = item.metadata.model_dump(mode="json")
+        for offset, event in enumerate(item.events, start=1):
+            values = (
+                item.tenant_id,
+                item.stream_id,
+                item.stream_type,
+                item.expected_version + offset,
+                uuid4(),
+                event.type,  # type: ignore[attr-defined]
+                CURRENT_SCHEMA_VERSION[event.type],  # type: ignore[attr-defined]
+                event.model_dump(mode="json", exclude={"type"}),
+                metadata,
+                item.occurred_at,
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+    try:
+        return await conn.fetch(INSERT_EVENTS, *columns)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "events_stream_id_version_key":
+            raise ConcurrencyError("the stream changed since it was read") from exc
+        raise
+
+
+def _outcomes(appends: Sequence[StreamAppend], rows: list[Any]) -> list[Appended]:
+    last: dict[UUID, tuple[int, int]] = {}
+    for row in rows:
+        version, position = last.get(row["stream_id"], (0, 0))
+        last[row["stream_id"]] = (max(version, row["version"]), max(position, row["position"]))
+    return [
+        Appended(item.stream_id, *last[item.stream_id])
+        for item in appends
+        if item.stream_id in last
+    ]
+
+
+async def _remember(
+    conn: asyncpg.Connection, idempotency: IdempotencyKey, status: int, body: dict[str, Any]
+) -> None:
+    stored = await conn.fetchval(
+        REMEMBER, idempotency.tenant_id, idempotency.key, idempotency.request_hash, status, body
+    )
+    if stored is None:
+        row = await conn.fetchrow(RECALL, idempotency.tenant_id, idempotency.key)
+        raise AlreadyAnswered(Remembered(**row))
