@@ -13,7 +13,6 @@ from yoyo import get_backend, read_migrations
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-MIGRATION_TABLE = "_yoyo_migration_subscription"
 
 # Keep every transaction short: the commit-safe readers wait for the oldest open transaction on
 # the whole server (see eventstore.py), so a client left idle in a transaction must not hold them.
@@ -38,12 +37,15 @@ async def ensure_database(dsn: str) -> None:
         await conn.close()
 
 
-def migrate(dsn: str, migrations: Path = MIGRATIONS, table: str = MIGRATION_TABLE) -> int:
-    """Apply pending migrations of one schema owner; returns how many were applied."""
+def migrate(dsn: str, migrations: Path = MIGRATIONS) -> int:
+    """Apply pending migrations of this schema owner; returns how many were applied.
+
+    Every owner shares yoyo's bookkeeping table; migration ids name their schema, so they differ.
+    """
     uri = dsn.replace("postgresql://", "postgresql+psycopg://", 1).replace(
         "postgres://", "postgresql+psycopg://", 1
     )
-    backend = get_backend(uri, migration_table=table)
+    backend = get_backend(uri)
     pending = backend.to_apply(read_migrations(str(migrations)))
     with backend.lock():
         backend.apply_migrations(pending)
