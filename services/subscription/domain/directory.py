@@ -159,12 +159,21 @@ def _clean(value: str | None) -> str | None:
 
 
 def _check_dates(starts_on: str | None, ends_on: str | None) -> None:
-    parsed = {}
-    for name, value in (("starts_on", starts_on), ("ends_on", ends_on)):
-        if value is not None:
-            try:
-                parsed[name] = date.fromisoformat(value)
-            except ValueError:
-                raise Invalid(f"{name} must be a date (YYYY-MM-DD)", f"/{name}") from None
+    parsed = {
+        name: _parse_date(name, value)
+        for name, value in (("starts_on", starts_on), ("ends_on", ends_on))
+        if value is not None
+    }
     if len(parsed) == 2 and parsed["ends_on"] < parsed["starts_on"]:
         raise Invalid("ends_on must not be before starts_on", "/ends_on")
+
+
+def _parse_date(name: str, value: str) -> date:
+    try:
+        parsed: date | None = date.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    # Python 3.11 also parses "20250101" and "2025-W01-1"; only YYYY-MM-DD may be stored.
+    if parsed is None or parsed.isoformat() != value:
+        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", f"/{name}")
+    return parsed

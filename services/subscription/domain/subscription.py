@@ -70,7 +70,8 @@ def referenced_ids(command: SubscriptionCommand) -> set[UUID]:
         case CreateSubscription():
             found = {getattr(command, name) for name in _REFERENCE_FIELDS}
         case EditSubscription():
-            found = {_as_uuid(v) for k, v in command.changes.items() if k in _REFERENCE_FIELDS}
+            # A malformed id is left out here: `decide` refuses it with the field's pointer.
+            found = {_try_uuid(v) for k, v in command.changes.items() if k in _REFERENCE_FIELDS}
         case AssignEngineer():
             found = {command.engineer_id}
         case ChangeStatus():
@@ -183,7 +184,10 @@ def _new_value(field_name: str, raw: str | None) -> str | UUID | None:
         return _optional_text(raw)
     if field_name in ("contact_id",) and raw is None:
         raise Invalid("contact_id is required", "/contact_id")
-    return _as_uuid(raw)
+    try:
+        return _as_uuid(raw)
+    except ValueError:
+        raise InvalidReference(f"{field_name} is not a valid id", f"/{field_name}") from None
 
 
 def _open(state: State, subscription_id: UUID) -> Subscription:
@@ -229,6 +233,13 @@ def _as_uuid(value: str | UUID | None) -> UUID | None:
     if value is None or isinstance(value, UUID):
         return value
     return UUID(value)
+
+
+def _try_uuid(value: str | None) -> UUID | None:
+    try:
+        return _as_uuid(value)
+    except ValueError:
+        return None
 
 
 def _text(value: object) -> str | None:
