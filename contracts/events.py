@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, create_model
 
 from contracts.base import Event
 from contracts.directory import DirectoryEvent
@@ -65,3 +65,20 @@ def parse_event(envelope: EventEnvelope) -> Event:
 def stream_type_of(event_type: str) -> str:
     """Stream type an event type belongs to (`subscription.created` -> `subscription`)."""
     return event_type.split(".", 1)[0]
+
+
+def envelope_model(event_type: str) -> type[EventEnvelope]:
+    """The envelope of one event type, with its typed payload (for AsyncAPI and JSON Schema)."""
+    payload = EVENT_TYPES[event_type]
+    name = "".join(part.title() for part in event_type.replace("_", ".").split(".")) + "Envelope"
+    data_model = create_model(
+        f"{payload.__name__}Data", __base__=payload, type=(Literal[event_type], Field(exclude=True))
+    )
+    model: type[EventEnvelope] = create_model(
+        name,
+        __base__=EventEnvelope,
+        __doc__=payload.__doc__ or f"A `{event_type}` event.",
+        type=(Literal[event_type], event_type),
+        data=(data_model, ...),
+    )
+    return model

@@ -55,9 +55,11 @@ def servers() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def namespace() -> str:
+def namespace(servers: tuple[str, str]) -> Iterator[str]:
     """This run's WISPGATE_NAMESPACE: subjects, stream and consumers are all its own."""
-    return f"t{secrets.token_hex(5)}"
+    ns = f"t{secrets.token_hex(5)}"
+    yield ns
+    asyncio.run(_delete_stream(servers[1], f"{ns.upper()}_EVENTS"))
 
 
 @pytest.fixture(scope="session")
@@ -100,12 +102,6 @@ def service_env(database_url: str, nats_url: str, namespace: str) -> dict[str, s
         "WISPGATE_NAMESPACE": namespace,
         "WISPGATE_ENV": "test",
     }
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _delete_streams_at_end(nats_url: str, namespace: str) -> Iterator[None]:
-    yield
-    asyncio.run(_delete_stream(nats_url, f"{namespace.upper()}_EVENTS"))
 
 
 @pytest.fixture
