@@ -1,0 +1,121 @@
+"""Command line of the subscription service: `python -m services.subscription --help`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from contracts.subjects import check_tenant
+
+from . import db, tokens
+from .config import get_settings
+from .logs import configure
+
+cli = typer.Typer(help="WISPGate subscription service", no_args_is_help=True)
+token_cli = typer.Typer(help="API tokens: create, list, revoke", no_args_is_help=True)
+cli.add_typer(token_cli, name="tokens")
+
+
+@cli.command()
+def setup() -> None:
+    """Create the database if missing, apply migrations, create the JetStream stream."""
+    from .broker import ensure_stream
+
+    settings = get_settings()
+    configure(settings.log_level)
+    asyncio.run(db.ensure_database(settings.dsn))
+    applied = db.migrate(settings.dsn)
+    asyncio.run(
+        ensure_stream(str(settings.nats_url), settings.namespace, settings.stream_max_age_days)
+    )
+    typer.echo(f"database ready ({applied} migrations applied), stream ready")
+
+
+@cli.command()
+def api() -> None:
+    """Serve the HTTP API (uvicorn with uvloop and httptools)."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    settings = get_settings()
+    configure(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@cli.command()
+def relay() -> None:
+    """Publish stored events to NATS JetStream (one active relay; others stand by)."""
+    import uvloop
+
+    from . import relay as relay_module
+
+    settings = get_settings()
+    configure(settings.log_level)
+    uvloop.run(relay_module.run(settings))
+
+
+def _run(coro):  # type: ignore[no-untyped-def]
+    async def wrapped():  # type: ignore[no-untyped-def]
+        pool = await db.create_pool(get_settings().dsn, size=2)
+        try:
+            return await coro(pool)
+        finally:
+            await pool.close()
+
+    return asyncio.run(wrapped())
+
+
+@token_cli.command("create")
+def create_token(
+    name: Annotated[str, typer.Option(help="Person or integration, recorded as the actor")],
+    tenant: Annotated[str, typer.Option(help="Tenant (ISP) id")] = "default",
+    role: Annotated[str, typer.Option(help="admin or read")] = "admin",
+) -> None:
+    """Create a token; it is shown once."""
+    if role not in ("admin", "read"):
+        raise typer.BadParameter("role must be admin or read", param_hint="--role")
+    try:
+        check_tenant(tenant)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tenant") from None
+    token, info = _run(lambda pool: tokens.create(pool, name, tenant, role))  # type: ignore[arg-type]
+    typer.echo(
+        f"id:     {info.id}\nname:   {info.name}\ntenant: {info.tenant_id}\nrole:   {info.role}"
+    )
+    typer.echo(f"token:  {token}\n(store it now: only its hash is kept)")
+
+
+@token_cli.command("list")
+def list_tokens(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant")] = None,
+) -> None:
+    """List tokens (never their secrets)."""
+    for info in _run(lambda pool: tokens.list_tokens(pool, tenant)):
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        typer.echo(f"{info.id}  {info.tenant_id:<16} {info.role:<6} {state:<24} {info.name}")
+
+
+@token_cli.command("revoke")
+def revoke_token(token_id: UUID) -> None:
+    """Revoke a token by its id."""
+    if not _run(lambda pool: tokens.revoke(pool, token_id)):
+        typer.echo(f"no active token {token_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {token_id}")
+
+
+if __name__ == "__main__":
+    cli()

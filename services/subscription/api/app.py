@@ -1,0 +1,69 @@
+"""The HTTP API: resources created in the lifespan, routes, problem responses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from .. import db
+from ..config import Settings, get_settings
+from ..eventstore import EventStore
+from ..handlers import Handlers
+from ..unique_ids import UniqueIds
+from . import directory, problems, subscriptions, system
+from .auth import TokenCache, caller
+from .middleware import BodyLimit, RequestFigures
+
+
+def _version() -> str:
+    try:
+        return version("wispgate")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API application; nothing connects until its lifespan starts."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await db.create_pool(settings.dsn, size=settings.pool_size)
+        store = EventStore(pool)
+        app.state.settings = settings
+        app.state.pool = pool
+        app.state.store = store
+        app.state.handlers = Handlers(store, UniqueIds(pool))
+        app.state.token_cache = TokenCache()
+        app.state.nats = None
+        app.state.asyncapi = system.asyncapi_document(settings.namespace, _version())
+        try:
+            yield
+        finally:
+            if app.state.nats is not None:
+                await app.state.nats.close()
+            await pool.close()
+
+    app = FastAPI(
+        title="WISPGate Subscriptions",
+        version=_version(),
+        description=(
+            "Subscription management for wireless and fibre ISPs. Every /api/v1 route needs "
+            "`Authorization: Bearer <token>`. Errors are RFC 9457 problem+json. Events are "
+            "described by the AsyncAPI document at /asyncapi."
+        ),
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(caller)])
+    for router in directory.routers:
+        api.include_router(router)
+    api.include_router(subscriptions.router)
+    app.include_router(api)
+    app.include_router(system.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestFigures)
+    return app

@@ -1,0 +1,50 @@
+"""Resources of the API process, as FastAPI dependencies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Query, Request
+
+from ..config import Settings
+from ..handlers import Handlers
+from ..queries import NotYetVisible, wait_for
+from .problems import Problem
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.pool
+
+
+def _handlers(request: Request) -> Handlers:
+    return request.app.state.handlers
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+Commands = Annotated[Handlers, Depends(_handlers)]
+AppSettings = Annotated[Settings, Depends(_settings)]
+
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="Wait until the read model holds every event up to this position"),
+]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+SortParam = Annotated[str | None, Query(description="field, or -field for descending")]
+
+
+async def fresh(
+    pool: asyncpg.Pool, settings: Settings, projection: str, position: int | None
+) -> None:
+    """Wait for read-your-writes; 503 with Retry-After once the bound has passed."""
+    try:
+        await wait_for(pool, projection, position, settings.read_wait_seconds)
+    except NotYetVisible as exc:
+        raise Problem(
+            503, str(exc), slug="read-model-behind", headers={"Retry-After": "1"}
+        ) from None

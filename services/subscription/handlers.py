@@ -1,0 +1,193 @@
+"""Command handlers: load the stream, fold, decide, append at the expected version.
+
+No business rule lives here. The one exception the design makes is uniqueness across streams
+(unique IDs), which only a reservation written in the append transaction keeps race-free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from contracts.commands import DirectoryCommand, SubscriptionCommand
+from contracts.envelope import Metadata
+
+from .domain import directory, subscription
+from .domain.errors import NotFound
+from .eventstore import (
+    Appended,
+    ConcurrencyError,
+    EventStore,
+    IdempotencyKey,
+    Reservation,
+    StoredEvent,
+    StreamAppend,
+)
+from .unique_ids import UniqueIds
+
+RETRIES_WITHOUT_IF_MATCH = 8
+
+
+class VersionMismatch(Exception):
+    """The caller's If-Match version is not the stream's current version."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the resource is at version {current}")
+        self.current = current
+
+
+class LostRace(Exception):
+    """Other writers kept changing the stream; the caller may retry."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: the stream's version and the position of its last event."""
+
+    stream_id: UUID
+    version: int
+    position: int
+    appended: bool
+
+
+Answer = Callable[[Outcome], tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who sends the command, for which tenant, and how it is to be appended."""
+
+    tenant_id: str
+    metadata: Metadata
+    if_match: int | None = None
+    idempotency: IdempotencyKey | None = None
+    answer: Answer | None = None
+
+
+class Handlers:
+    """Carries out commands against the event store."""
+
+    def __init__(self, store: EventStore, unique_ids: UniqueIds) -> None:
+        self._store = store
+        self._unique_ids = unique_ids
+
+    async def directory(self, ctx: Context, command: DirectoryCommand) -> Outcome:
+        """Register, edit or deactivate a directory entry."""
+
+        async def attempt() -> Outcome:
+            stream = await self._store.load(ctx.tenant_id, command.entry_id)
+            version = _check_version(stream, ctx.if_match)
+            state = _fold(directory.evolve, directory.initial_state, stream)
+            events = directory.decide(command, state)
+            return await self._append(ctx, command.entry_id, command.kind, version, events, stream)
+
+        return await self._retrying(ctx, attempt)
+
+    async def subscription(self, ctx: Context, command: SubscriptionCommand) -> Outcome:
+        """Create or change a subscription."""
+
+        async def attempt() -> Outcome:
+            stream = await self._store.load(ctx.tenant_id, command.subscription_id)
+            version = _check_version(stream, ctx.if_match)
+            state = _fold(subscription.evolve, subscription.initial_state, stream)
+            refs = await self.references(ctx.tenant_id, subscription.referenced_ids(command))
+            events = subscription.decide(command, state, refs)
+            reserve = [Reservation("unique_id", e.unique_id) for e in events if _creates(e)]
+            return await self._append(
+                ctx, command.subscription_id, "subscription", version, events, stream, reserve
+            )
+
+        return await self._retrying(ctx, attempt)
+
+    async def next_unique_id(self, tenant_id: str) -> str:
+        """A fresh human-readable unique ID for a new subscription of the tenant."""
+        return await self._unique_ids.next(tenant_id)
+
+    async def references(self, tenant_id: str, ids: set[UUID]) -> subscription.Directory:
+        """The tenant's directory entries among `ids`, as the subscription decider sees them."""
+        streams = await self._store.load_many(tenant_id, sorted(ids))
+        found = {}
+        for entry_id, events in streams.items():
+            state = _fold(directory.evolve, directory.initial_state, events)
+            if isinstance(state, directory.Registered):
+                found[entry_id] = subscription.Reference(state.kind, state.active)
+        return found
+
+    async def _append(
+        self,
+        ctx: Context,
+        stream_id: UUID,
+        stream_type: str,
+        version: int,
+        events: Sequence[Any],
+        stream: list[StoredEvent],
+        reserve: Sequence[Reservation] = (),
+    ) -> Outcome:
+        if not events:
+            position = stream[-1].position if stream else 0
+            outcome = Outcome(stream_id, version, position, appended=False)
+            if ctx.idempotency is not None and ctx.answer is not None:
+                await self._store.remember(ctx.idempotency, *ctx.answer(outcome))
+            return outcome
+        item = StreamAppend(
+            ctx.tenant_id,
+            stream_id,
+            stream_type,
+            version,
+            events,
+            ctx.metadata,
+            datetime.now(UTC),
+            reserve=reserve,
+        )
+        answer = None
+        if ctx.answer is not None:
+            respond = ctx.answer
+
+            def answer(appended: list[Appended]) -> tuple[int, dict[str, Any]]:
+                return respond(_outcome(appended[0]))
+
+        appended = await self._store.append([item], ctx.idempotency, answer)
+        return _outcome(appended[0])
+
+    async def _retrying(self, ctx: Context, attempt: Callable[[], Any]) -> Outcome:
+        # With If-Match the caller asked for exactly one version: a lost race is theirs to see.
+        # Without it, a lost race is retried on the fresh stream, so no update is lost.
+        for tries in range(RETRIES_WITHOUT_IF_MATCH):
+            try:
+                outcome: Outcome = await attempt()
+                return outcome
+            except ConcurrencyError:
+                if ctx.if_match is not None:
+                    raise VersionMismatch(ctx.if_match) from None
+                await asyncio.sleep(random.uniform(0, 0.005 * (tries + 1)))
+        raise LostRace("the resource kept changing; retry")
+
+
+def _outcome(appended: Appended) -> Outcome:
+    return Outcome(appended.stream_id, appended.version, appended.position, appended=True)
+
+
+def _check_version(stream: list[StoredEvent], if_match: int | None) -> int:
+    version = stream[-1].version if stream else 0
+    if if_match is not None and stream and if_match != version:
+        raise VersionMismatch(version)
+    return version
+
+
+def _fold(evolve: Callable[[Any, Any], Any], initial: Any, stream: list[StoredEvent]) -> Any:
+    state = initial
+    for event in stream:
+        state = evolve(state, event.payload())
+    return state
+
+
+def _creates(event: Any) -> bool:
+    return getattr(event, "type", None) == "subscription.created"
+
+
+__all__ = ["Context", "Handlers", "LostRace", "NotFound", "Outcome", "VersionMismatch"]

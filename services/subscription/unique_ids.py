@@ -1,0 +1,67 @@
+"""Human-readable subscription IDs (`SUB-000042`) from a PostgreSQL sequence per tenant.
+
+Sequences hand out numbers outside transactions: gaps are allowed, a number is never reused,
+and concurrent creates never wait on each other. Uniqueness itself is kept by the `unique_id`
+reservation written with the subscription's first event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import asyncpg
+
+PREFIX = "SUB-"
+_IMPORTED = re.compile(r"^SUB-(\d{1,18})$")
+
+CREATE_SEQUENCE = 'create sequence if not exists events."{name}" minvalue 1'
+NEXT = """select nextval('events."{name}"')"""
+# setval only ever moves the sequence forward: an imported SUB-<n> must never be handed out again.
+BUMP = """
+select setval('events."{name}"', $1) from events."{name}" where last_value < $1
+"""
+
+
+def number_of(unique_id: str) -> int | None:
+    """The n of an ID of the form SUB-<n>, else None."""
+    match = _IMPORTED.match(unique_id)
+    return int(match.group(1)) if match else None
+
+
+def format_number(number: int) -> str:
+    """SUB- followed by the number, zero-padded to six digits."""
+    return f"{PREFIX}{number:06d}"
+
+
+class UniqueIds:
+    """Allocates unique IDs per tenant."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._known: set[str] = set()
+
+    async def next(self, tenant_id: str) -> str:
+        """A fresh unique ID for the tenant."""
+        name = await self._sequence(tenant_id)
+        return format_number(await self._pool.fetchval(NEXT.format(name=name)))
+
+    async def move_past(self, tenant_id: str, unique_id: str) -> None:
+        """Make sure the sequence never hands out an imported SUB-<n> again."""
+        number = number_of(unique_id)
+        if number is not None:
+            name = await self._sequence(tenant_id)
+            await self._pool.execute(BUMP.format(name=name), number)
+
+    async def _sequence(self, tenant_id: str) -> str:
+        # Tenant ids are checked to [a-z0-9_-]; long ones are hashed to fit an identifier.
+        name = f"unique_id_{tenant_id}"
+        if len(name) > 60:
+            name = "unique_id_" + hashlib.sha256(tenant_id.encode()).hexdigest()[:40]
+        if tenant_id not in self._known:
+            try:
+                await self._pool.execute(CREATE_SEQUENCE.format(name=name))
+            except asyncpg.UniqueViolationError:
+                pass  # created concurrently by another process
+            self._known.add(tenant_id)
+        return name
