@@ -95,10 +95,12 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
             errors.append({"pointer": _pointer(loc), "detail": "unknown field"})
         elif error.get("type") == "missing" and loc == ("body",):
             errors.append({"pointer": "", "detail": "a JSON body is required"})
+        elif loc and loc[0] in ("query", "header"):
+            name = str(loc[1]) if len(loc) > 1 else ""
+            detail = f"{loc[0]} parameter {name}: {error.get('msg', 'invalid value')}"
+            errors.append({"pointer": f"/{name}", "detail": detail})
         else:
-            where = "query parameter " if loc and loc[0] == "query" else ""
-            detail = str(error.get("msg", "invalid value"))
-            errors.append({"pointer": _pointer(loc), "detail": f"{where}{detail}".strip()})
+            errors.append({"pointer": _pointer(loc), "detail": str(error.get("msg", "invalid"))})
     return errors
 
 

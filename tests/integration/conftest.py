@@ -1,0 +1,80 @@
+"""Fixtures for the API served in-process against the real PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import httpx
+import pytest
+
+from services.subscription import tokens
+from services.subscription.api.app import create_app
+from services.subscription.config import Settings
+from tests.conftest import tenant
+
+ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, nats_url: str, namespace: str) -> Settings:
+    return Settings(database_url=database_url, nats_url=nats_url, namespace=namespace, env="test")
+
+
+@pytest.fixture
+async def app_transport(settings: Settings) -> AsyncIterator[httpx.ASGITransport]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield httpx.ASGITransport(app=app)
+
+
+@pytest.fixture
+async def client_for(
+    app_transport: httpx.ASGITransport, pool: asyncpg.Pool
+) -> AsyncIterator[ClientFactory]:
+    """Make an HTTP client holding a fresh token: `await client_for(tenant_id, role)`."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(tenant_id: str | None = None, role: tokens.Role = "admin") -> httpx.AsyncClient:
+        token, _ = await tokens.create(pool, f"tester-{role}", tenant_id or tenant(), role)
+        client = httpx.AsyncClient(
+            transport=app_transport,
+            base_url="http://test",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def api(client_for: ClientFactory) -> httpx.AsyncClient:
+    """An admin client of a tenant of its own."""
+    return await client_for()
+
+
+async def directory(api: httpx.AsyncClient) -> dict[str, str]:
+    """A contact, an organization, an engineer and a service contract; their ids by field."""
+    ids = {}
+    for field, path, body in (
+        ("contact_id", "contacts", {"name": "Jane Doe", "email": "jane@example.net"}),
+        ("organization_id", "organizations", {"name": "Acme Farms"}),
+        ("engineer_id", "engineers", {"name": "Alice Ng"}),
+        ("service_contract_id", "service-contracts", {"number": "SC-1", "title": "Rural 50"}),
+    ):
+        response = await api.post(f"/api/v1/{path}", json=body)
+        assert response.status_code == 201, response.text
+        ids[field] = response.json()["id"]
+    return ids
+
+
+async def new_subscription(api: httpx.AsyncClient, **overrides: object) -> dict[str, object]:
+    """Create a subscription with a fresh directory; its create response plus the refs."""
+    refs = await directory(api)
+    body = {**refs, "name": "Home 50M", "status": "Active", **overrides}
+    response = await api.post("/api/v1/subscriptions", json=body)
+    assert response.status_code == 201, response.text
+    return {**response.json(), "refs": refs}
