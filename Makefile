@@ -1,0 +1,77 @@
+# WISPGate: `make help` lists the targets. Settings come from the environment; the defaults
+# below are the local servers of a development machine.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/wispgate
+export NATS_URL ?= nats://127.0.0.1:4222
+export API_PORT ?= 8000
+export WISPGATE_NAMESPACE ?= wispgate
+# The venv's python, honcho, pytest and ruff come first, for recipes and for the Procfile.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Only `make run` switches development mode on (dev token, open /metrics); tests set their own.
+WISPGATE_ENV ?= development
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS='tests/unit -k decider'`.
+PYTEST_ARGS ?=
+
+.PHONY: help venv services setup run test lint format bench clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv and install the project with its dev tools
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "WISPGate needs Python 3.11+; $(PYTHON) is $$($(PYTHON) --version)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalled whenever pyproject.toml changes (new dependency, new entry point).
+$(STAMP): pyproject.toml $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+services: ## start local PostgreSQL and NATS if they are not answering
+	@.ci/start-services
+
+setup: venv services ## create the database, apply migrations, create the JetStream stream
+	python -m services.subscription setup
+	python -m services.projections setup
+
+run: setup ## run API, relay and projections in the foreground (Ctrl-C stops all)
+	WISPGATE_ENV=$(WISPGATE_ENV) PYTHONUNBUFFERED=1 exec honcho start -f Procfile
+
+# pytest exits 5 when it collected nothing: a suite that silently ran no tests is a failure.
+test: venv services ## run the whole test suite against the local servers
+	@rc=0; python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+	exit $$rc
+
+# Every check runs even when an earlier one fails, so one run reports all the problems.
+LINTERS := "ruff check ." "ruff format --check ." "mypy contracts services/subscription/domain"
+lint: venv ## ruff check, ruff format --check, mypy (strict on contracts and deciders)
+	@status=0; for cmd in $(LINTERS); do echo "$$cmd"; $$cmd || status=1; done; exit $$status
+
+format: venv ## apply ruff's fixes and formatting
+	ruff check --fix .
+	ruff format .
+
+bench: venv services ## run the benchmarks (results under bench/results/)
+	python -m bench
+
+clean: ## remove caches and build leftovers (keeps .venv and bench results)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)
