@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import time
 
@@ -124,14 +123,10 @@ async def test_sigkill_relay_and_projections_under_load(
     assert stored == published
 
     live = await _snapshot(pool)
-    subprocess.run(
-        [sys.executable, "-m", "services.projections", "rebuild"],
-        env={**system.env},
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=300,
+    rebuild = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.projections", "rebuild", env=system.env, cwd=ROOT
     )
+    assert await asyncio.wait_for(rebuild.wait(), 300) == 0
     rebuilt = await _snapshot(pool)
     for table in READ_TABLES:
         assert live[table] == rebuilt[table], f"{table} differs from a rebuild"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -167,10 +168,30 @@ def install(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(asyncpg.UndefinedTableError)
+    async def _schema(request: Request, exc: Exception) -> JSONResponse:
+        log.error("schema missing", extra={"path": request.url.path, "error": str(exc)})
+        return _unavailable(request, "the database schema is not in place; run setup")
+
+    @app.exception_handler(asyncpg.CannotConnectNowError)
+    @app.exception_handler(asyncpg.ConnectionDoesNotExistError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(OSError)
+    async def _database_away(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unreachable", extra={"path": request.url.path, "error": repr(exc)})
+        return _unavailable(request, "the database is unreachable; retry shortly")
+
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(500, "an unexpected error occurred", instance=request.url.path)
+
+
+def _unavailable(request: Request, detail: str) -> JSONResponse:
+    return problem_response(
+        503, detail, slug="unavailable", instance=request.url.path, headers={"Retry-After": "1"}
+    )
 
 
 def _domain_status(exc: DomainError) -> tuple[int, str]:
