@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from contracts.events import EVENT_TYPES, envelope_model
 from contracts.subjects import event_subject, events_stream
 
+from ..relay import relay_lag
 from .auth import caller
 from .problems import problem_response
 
@@ -70,8 +71,6 @@ async def metrics(request: Request) -> Response:
     """Prometheus figures: relay and projection lag, dead letters, requests."""
     if request.app.state.settings.env != "development":
         await caller(request)  # outside development, any valid token of the deployment
-    from ..relay import relay_lag
-
     pool = request.app.state.pool
     async with pool.acquire() as conn:
         behind, seconds = await relay_lag(conn, request.app.state.settings.namespace)
