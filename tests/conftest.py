@@ -54,12 +54,42 @@ def servers() -> Iterator[tuple[str, str]]:
     )
 
 
-@pytest.fixture(scope="session")
-def namespace(servers: tuple[str, str]) -> Iterator[str]:
-    """This run's WISPGATE_NAMESPACE: subjects, stream and consumers are all its own."""
+def fresh_namespace(servers: tuple[str, str]) -> Iterator[str]:
+    """A namespace of its own; its JetStream stream is deleted at the end."""
     ns = f"t{secrets.token_hex(5)}"
     yield ns
     asyncio.run(_delete_stream(servers[1], f"{ns.upper()}_EVENTS"))
+
+
+def fresh_database(servers: tuple[str, str], namespace: str) -> Iterator[str]:
+    """A database of its own, migrated by every schema owner, dropped at the end."""
+    parts = urlsplit(servers[0])
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    name = f"wispgate_{namespace}"
+    asyncio.run(_execute(admin, f'create database "{name}"'))
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        asyncio.run(_execute(admin, f'drop database if exists "{name}" with (force)'))
+
+
+def environment(database_url: str, nats_url: str, namespace: str) -> dict[str, str]:
+    """Environment for a service process."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "WISPGATE_NAMESPACE": namespace,
+        "WISPGATE_ENV": "test",
+    }
+
+
+@pytest.fixture(scope="session")
+def namespace(servers: tuple[str, str]) -> Iterator[str]:
+    """This run's WISPGATE_NAMESPACE: subjects, stream and consumers are all its own."""
+    yield from fresh_namespace(servers)
 
 
 @pytest.fixture(scope="session")
@@ -70,17 +100,7 @@ def nats_url(servers: tuple[str, str]) -> str:
 @pytest.fixture(scope="session")
 def database_url(servers: tuple[str, str], namespace: str) -> Iterator[str]:
     """A fresh database for this run, migrated by every schema owner, dropped at the end."""
-    server = servers[0]
-    parts = urlsplit(server)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    name = f"wispgate_{namespace}"
-    asyncio.run(_execute(admin, f'create database "{name}"'))
-    url = urlunsplit(parts._replace(path=f"/{name}"))
-    try:
-        _migrate(url)
-        yield url
-    finally:
-        asyncio.run(_execute(admin, f'drop database if exists "{name}" with (force)'))
+    yield from fresh_database(servers, namespace)
 
 
 def _migrate(url: str) -> None:
@@ -95,13 +115,7 @@ def _migrate(url: str) -> None:
 @pytest.fixture(scope="session")
 def service_env(database_url: str, nats_url: str, namespace: str) -> dict[str, str]:
     """Environment for a service process of this run."""
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "NATS_URL": nats_url,
-        "WISPGATE_NAMESPACE": namespace,
-        "WISPGATE_ENV": "test",
-    }
+    return environment(database_url, nats_url, namespace)
 
 
 @pytest.fixture

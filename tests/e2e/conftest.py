@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from services.subscription import tokens
-from tests.conftest import ROOT, tenant
+from tests.conftest import ROOT, environment, fresh_database, fresh_namespace, tenant
 
 COMMANDS = {
     "api": [sys.executable, "-m", "services.subscription", "api"],
@@ -91,6 +91,23 @@ class System:
             if path.exists()
             else ""
         )
+
+
+# The running processes get a database and namespace of their own, apart from the in-process
+# integration tests (whose relay and projection runs would otherwise contend with them).
+@pytest.fixture(scope="session")
+def namespace(servers: tuple[str, str]) -> Iterator[str]:
+    yield from fresh_namespace(servers)
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: tuple[str, str], namespace: str) -> Iterator[str]:
+    yield from fresh_database(servers, namespace)
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url: str, nats_url: str, namespace: str) -> dict[str, str]:
+    return environment(database_url, nats_url, namespace)
 
 
 @pytest.fixture(scope="session")
