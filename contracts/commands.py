@@ -7,7 +7,7 @@ HTTP API builds them from request bodies; the importer sends them in batches ove
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from contracts.base import Command
@@ -82,4 +82,118 @@ class AssignEngineer(Command):
 
 
 DirectoryCommand = RegisterEntry | EditEntry | DeactivateEntry
-SubscriptionCommand = CreateSubscription | EditSubscription | ChangeStatus | AssignEngineer
+LifecycleCommand = CreateSubscription | EditSubscription | ChangeStatus | AssignEngineer
+
+
+# --- The inner page: services, hotspots, devices, billing, payments, touchpoints -------------
+# Item fields travel as plain JSON values; the decider validates and normalises them (addresses,
+# MACs, money), so every entry point (HTTP, import) gets the same rules and messages.
+
+
+class AddService(Command):
+    subscription_id: UUID
+    service_id: UUID
+    fields: dict[str, Any]
+    now: datetime
+
+
+class UpdateService(Command):
+    """Change some fields of a service (status included)."""
+
+    subscription_id: UUID
+    service_id: UUID
+    changes: dict[str, Any]
+    now: datetime
+
+
+class RemoveService(Command):
+    subscription_id: UUID
+    service_id: UUID
+    now: datetime
+
+
+class AddHotspot(Command):
+    subscription_id: UUID
+    hotspot_id: UUID
+    fields: dict[str, Any]
+    now: datetime
+
+
+class UpdateHotspot(Command):
+    subscription_id: UUID
+    hotspot_id: UUID
+    changes: dict[str, Any]
+    now: datetime
+
+
+class RemoveHotspot(Command):
+    subscription_id: UUID
+    hotspot_id: UUID
+    now: datetime
+
+
+class LinkDevice(Command):
+    subscription_id: UUID
+    device_id: UUID
+    fields: dict[str, Any]
+    now: datetime
+
+
+class UpdateDevice(Command):
+    subscription_id: UUID
+    device_id: UUID
+    changes: dict[str, Any]
+    now: datetime
+
+
+class UnlinkDevice(Command):
+    subscription_id: UUID
+    device_id: UUID
+    now: datetime
+
+
+class SetBilling(Command):
+    subscription_id: UUID
+    fields: dict[str, Any]
+    now: datetime
+
+
+class RecordPayment(Command):
+    subscription_id: UUID
+    payment_id: UUID
+    fields: dict[str, Any]
+    now: datetime
+
+
+class RefundPayment(Command):
+    subscription_id: UUID
+    payment_id: UUID
+    refund_id: UUID
+    amount: str
+    reason: str | None = None
+    now: datetime
+
+
+class LogTouchpoint(Command):
+    subscription_id: UUID
+    touchpoint_id: UUID
+    kind: str
+    note: str
+    occurred_at: datetime | None = None
+    now: datetime
+
+
+ItemCommand = (
+    AddService
+    | UpdateService
+    | RemoveService
+    | AddHotspot
+    | UpdateHotspot
+    | RemoveHotspot
+    | LinkDevice
+    | UpdateDevice
+    | UnlinkDevice
+)
+AccountCommand = SetBilling | RecordPayment | RefundPayment | LogTouchpoint
+
+SubscriptionCommand = LifecycleCommand | ItemCommand | AccountCommand

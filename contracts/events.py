@@ -10,16 +10,17 @@ from pydantic import Field, TypeAdapter, create_model
 from contracts.base import Event
 from contracts.directory import DirectoryEvent
 from contracts.envelope import EventEnvelope
+from contracts.inner import InnerEvent
 from contracts.subscription import SubscriptionEvent
 
-AnyEvent = Annotated[DirectoryEvent | SubscriptionEvent, Field(discriminator="type")]
+AnyEvent = Annotated[DirectoryEvent | SubscriptionEvent | InnerEvent, Field(discriminator="type")]
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 
 
 def _collect() -> dict[str, type[Event]]:
     types: dict[str, type[Event]] = {}
-    for union in (DirectoryEvent, SubscriptionEvent):
+    for union in (DirectoryEvent, SubscriptionEvent, InnerEvent):
         for model in union.__args__:
             types[model.model_fields["type"].default] = model
     return types
@@ -71,14 +72,15 @@ def envelope_model(event_type: str) -> type[EventEnvelope]:
     """The envelope of one event type, with its typed payload (for AsyncAPI and JSON Schema)."""
     payload = EVENT_TYPES[event_type]
     name = "".join(part.title() for part in event_type.replace("_", ".").split(".")) + "Envelope"
+    literal: Any = Literal[event_type]  # a type built at run time, one per event type
     data_model = create_model(
-        f"{payload.__name__}Data", __base__=payload, type=(Literal[event_type], Field(exclude=True))
+        f"{payload.__name__}Data", __base__=payload, type=(literal, Field(exclude=True))
     )
     model: type[EventEnvelope] = create_model(
         name,
         __base__=EventEnvelope,
         __doc__=payload.__doc__ or f"A `{event_type}` event.",
-        type=(Literal[event_type], event_type),
+        type=(literal, event_type),
         data=(data_model, ...),
     )
     return model

@@ -128,12 +128,16 @@ class ConcurrencyError(Exception):
 
 
 class ReservationTaken(Exception):
-    """A unique value is held by another stream."""
+    """A unique value (or an overlapping address) is held by another stream."""
 
-    def __init__(self, reservation: Reservation, holder: UUID) -> None:
+    def __init__(
+        self, tenant_id: str, reservation: Reservation, holder: UUID, held: str | None = None
+    ) -> None:
         super().__init__(f"{reservation.kind} {reservation.value!r} is taken by {holder}")
+        self.tenant_id = tenant_id
         self.reservation = reservation
         self.holder = holder
+        self.held = held or reservation.value
 
 
 class AlreadyAnswered(Exception):
@@ -171,6 +175,28 @@ returning kind, value
 
 RESERVATION_HOLDER = """
 select stream_id from events.reservations where tenant_id = $1 and kind = $2 and value = $3
+"""
+
+ADDRESS_KINDS = ("ipv4", "ipv6")
+
+RESERVE_ADDRESSES = """
+insert into events.address_reservations (tenant_id, kind, value, net, stream_id)
+select $1, kind, value, value::cidr, stream_id
+from unnest($2::text[], $3::text[], $4::uuid[]) as x(kind, value, stream_id)
+on conflict do nothing
+returning kind, value
+"""
+
+ADDRESS_HOLDER = """
+select stream_id, value from events.address_reservations
+where tenant_id = $1 and net && $2::cidr
+limit 1
+"""
+
+RELEASE_ADDRESSES = """
+delete from events.address_reservations r
+using unnest($2::text[], $3::text[], $4::uuid[]) as x(kind, value, stream_id)
+where r.tenant_id = $1 and r.kind = x.kind and r.value = x.value and r.stream_id = x.stream_id
 """
 
 RELEASE = """
@@ -265,18 +291,30 @@ class EventStore:
 
 
 async def _reserve(conn: asyncpg.Connection, item: StreamAppend) -> None:
+    addresses = [r for r in item.reserve if r.kind in ADDRESS_KINDS]
+    values = [r for r in item.reserve if r.kind not in ADDRESS_KINDS]
     if item.release:
-        await conn.execute(RELEASE, item.tenant_id, *_columns(item.release, item.stream_id))
-    if not item.reserve:
-        return
-    got = await conn.fetch(RESERVE, item.tenant_id, *_columns(item.reserve, item.stream_id))
-    taken = set(item.reserve) - {Reservation(r["kind"], r["value"]) for r in got}
-    for reservation in taken:
-        holder = await conn.fetchval(
-            RESERVATION_HOLDER, item.tenant_id, reservation.kind, reservation.value
+        gone = [r for r in item.release if r.kind in ADDRESS_KINDS]
+        rest = [r for r in item.release if r.kind not in ADDRESS_KINDS]
+        if gone:
+            await conn.execute(RELEASE_ADDRESSES, item.tenant_id, *_columns(gone, item.stream_id))
+        if rest:
+            await conn.execute(RELEASE, item.tenant_id, *_columns(rest, item.stream_id))
+    if values:
+        got = await conn.fetch(RESERVE, item.tenant_id, *_columns(values, item.stream_id))
+        for reservation in set(values) - {Reservation(r["kind"], r["value"]) for r in got}:
+            holder = await conn.fetchval(
+                RESERVATION_HOLDER, item.tenant_id, reservation.kind, reservation.value
+            )
+            if holder != item.stream_id:
+                raise ReservationTaken(item.tenant_id, reservation, holder)
+    if addresses:
+        got = await conn.fetch(
+            RESERVE_ADDRESSES, item.tenant_id, *_columns(addresses, item.stream_id)
         )
-        if holder != item.stream_id:
-            raise ReservationTaken(reservation, holder)
+        for reservation in set(addresses) - {Reservation(r["kind"], r["value"]) for r in got}:
+            row = await conn.fetchrow(ADDRESS_HOLDER, item.tenant_id, reservation.value)
+            raise ReservationTaken(item.tenant_id, reservation, row["stream_id"], row["value"])
 
 
 def _columns(reservations: Sequence[Reservation], stream_id: UUID) -> list[list[Any]]:

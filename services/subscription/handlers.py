@@ -97,10 +97,14 @@ class Handlers:
             state = _fold(subscription.evolve, subscription.initial_state, stream)
             refs = await self.references(ctx.tenant_id, subscription.referenced_ids(command))
             events = subscription.decide(command, state, refs)
-            reserve = [Reservation("unique_id", e.unique_id) for e in events if _creates(e)]
+            after = _fold_payloads(subscription.evolve, state, events)
+            before_claims, after_claims = subscription.held(state), subscription.held(after)
+            reserve = [Reservation(c.kind, c.value) for c in sorted(after_claims - before_claims)]
+            release = [Reservation(c.kind, c.value) for c in sorted(before_claims - after_claims)]
             return await self._append(
-                ctx, command.subscription_id, "subscription", version, events, stream, reserve
-            )
+                ctx, command.subscription_id, "subscription", version, events, stream,
+                reserve, release,
+            )  # fmt: skip
 
         return await self._retrying(ctx, attempt)
 
@@ -127,6 +131,7 @@ class Handlers:
         events: Sequence[Any],
         stream: list[StoredEvent],
         reserve: Sequence[Reservation] = (),
+        release: Sequence[Reservation] = (),
     ) -> Outcome:
         if not events:
             position = stream[-1].position if stream else 0
@@ -143,6 +148,7 @@ class Handlers:
             ctx.metadata,
             datetime.now(UTC),
             reserve=reserve,
+            release=release,
         )
         answer = None
         if ctx.answer is not None:
@@ -186,8 +192,10 @@ def _fold(evolve: Callable[[Any, Any], Any], initial: Any, stream: list[StoredEv
     return state
 
 
-def _creates(event: Any) -> bool:
-    return getattr(event, "type", None) == "subscription.created"
+def _fold_payloads(evolve: Callable[[Any, Any], Any], state: Any, events: Sequence[Any]) -> Any:
+    for event in events:
+        state = evolve(state, event)
+    return state
 
 
 __all__ = ["Context", "Handlers", "LostRace", "NotFound", "Outcome", "VersionMismatch"]

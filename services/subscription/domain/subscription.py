@@ -1,24 +1,40 @@
-"""Decider of the subscription stream: creation, edits, status lifecycle, engineer assignment."""
+"""Decider of the subscription stream: lifecycle here; items and account in their modules."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import assert_never
 from uuid import UUID
 
+from contracts import inner as inner_ev
 from contracts import subscription as ev
 from contracts.base import Event, FieldChange
 from contracts.commands import (
+    AddHotspot,
+    AddService,
     AssignEngineer,
     ChangeStatus,
     CreateSubscription,
     DirectoryKind,
     EditSubscription,
+    LinkDevice,
+    LogTouchpoint,
+    RecordPayment,
+    RefundPayment,
+    RemoveHotspot,
+    RemoveService,
+    SetBilling,
     SubscriptionCommand,
+    UnlinkDevice,
+    UpdateDevice,
+    UpdateHotspot,
+    UpdateService,
 )
 from contracts.subscription import Status
 
+from . import account, inner
+from .claims import Claim, claims
 from .directory import LABEL
 from .errors import AlreadyExists, Closed, Invalid, InvalidReference, NotFound
 
@@ -50,6 +66,8 @@ class Subscription:
     service_contract_id: UUID | None
     status: Status
     description: str | None
+    items: inner.Items = field(default_factory=inner.Items)
+    account: account.Account = field(default_factory=account.Account)
 
 
 State = NoSubscription | Subscription
@@ -74,10 +92,8 @@ def referenced_ids(command: SubscriptionCommand) -> set[UUID]:
             found = {_try_uuid(v) for k, v in command.changes.items() if k in _REFERENCE_FIELDS}
         case AssignEngineer():
             found = {command.engineer_id}
-        case ChangeStatus():
-            found = set()
         case _:
-            assert_never(command)
+            found = set()
     return {i for i in found if i is not None}
 
 
@@ -107,6 +123,23 @@ def decide(command: SubscriptionCommand, state: State, directory: Directory) -> 
                     from_engineer_id=current.engineer_id, to_engineer_id=command.engineer_id
                 )
             ]
+        case (
+            AddService()
+            | UpdateService()
+            | RemoveService()
+            | AddHotspot()
+            | UpdateHotspot()
+            | RemoveHotspot()
+            | LinkDevice()
+            | UpdateDevice()
+            | UnlinkDevice()
+        ):
+            return inner.decide(command, _open(state, command.subscription_id).items)
+        case SetBilling():
+            return account.decide(command, _open(state, command.subscription_id).account)
+        case RecordPayment() | RefundPayment() | LogTouchpoint():
+            # Closed subscriptions still take payments, refunds and touchpoints.
+            return account.decide(command, _existing(state, command.subscription_id).account)
         case _:
             assert_never(command)
 
@@ -137,6 +170,28 @@ def evolve(state: State, event: Event) -> State:
         case ev.SubscriptionEngineerAssigned():
             assert isinstance(state, Subscription)
             return replace(state, engineer_id=event.to_engineer_id)
+        case (
+            inner_ev.BillingSet()
+            | inner_ev.PaymentRecorded()
+            | inner_ev.PaymentRefunded()
+            | inner_ev.TouchpointLogged()
+        ):
+            assert isinstance(state, Subscription)
+            return replace(state, account=account.evolve(state.account, event))
+        case (
+            inner_ev.ServiceAdded()
+            | inner_ev.ServiceUpdated()
+            | inner_ev.ServiceStatusChanged()
+            | inner_ev.ServiceRemoved()
+            | inner_ev.HotspotAdded()
+            | inner_ev.HotspotUpdated()
+            | inner_ev.HotspotRemoved()
+            | inner_ev.DeviceLinked()
+            | inner_ev.DeviceUpdated()
+            | inner_ev.DeviceUnlinked()
+        ):
+            assert isinstance(state, Subscription)
+            return replace(state, items=inner.evolve(state.items, event))
         case _:
             return state
 
@@ -188,6 +243,25 @@ def _new_value(field_name: str, raw: str | None) -> str | UUID | None:
         return _as_uuid(raw)
     except ValueError:
         raise InvalidReference(f"{field_name} is not a valid id", f"/{field_name}") from None
+
+
+def held(state: State) -> frozenset[Claim]:
+    """The unique values (ID, addresses, logins) the subscription holds in its tenant."""
+    match state:
+        case NoSubscription():
+            return frozenset()
+        case Subscription():
+            services = [(s.ipv4, s.ipv6, s.pppoe_username) for s in state.items.services.values()]
+            logins = [h.login for h in state.items.hotspots.values()]
+            return claims(state.unique_id, not state.status.is_closed, services, logins)
+        case _:
+            assert_never(state)
+
+
+def _existing(state: State, subscription_id: UUID) -> Subscription:
+    if isinstance(state, NoSubscription):
+        raise NotFound(f"subscription {subscription_id} not found")
+    return state
 
 
 def _open(state: State, subscription_id: UUID) -> Subscription:
