@@ -10,6 +10,7 @@ create table read.checkpoints (
     position   bigint      not null default 0,
     updated_at timestamptz not null default now()
 );
+insert into read.checkpoints (projection) values ('directory'), ('subscriptions'), ('history');
 
 -- Events a projection gave up on after its bounded retries (also sent to the dead-letter subject).
 create table read.dead_letters (
@@ -93,9 +94,23 @@ create index subscriptions_engineer on read.subscriptions (tenant_id, engineer_i
 create index subscriptions_organization
     on read.subscriptions (tenant_id, organization_id, created_at, id);
 create index subscriptions_contact on read.subscriptions (tenant_id, contact_id, created_at, id);
+-- Lets a renamed service contract reach the subscriptions that show it.
+create index subscriptions_service_contract
+    on read.subscriptions (tenant_id, service_contract_id, created_at, id);
 create index subscriptions_search on read.subscriptions using gin (search gin_trgm_ops);
 
 -- Projection "history": every event of every stream, in words, for the History tab.
+-- Display names of directory entries as of the event being described, kept by this projection
+-- itself (like subscription_refs) so that its rows depend only on the event order.
+create table read.history_refs (
+    tenant_id text not null,
+    id        uuid not null,
+    kind      text not null,
+    name      text not null, -- the name, or a service contract's title
+    number    text,          -- a service contract's number
+    primary key (tenant_id, id)
+);
+
 create table read.history (
     tenant_id   text        not null,
     stream_id   uuid        not null,

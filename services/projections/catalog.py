@@ -1,0 +1,24 @@
+"""Every projection by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .directory import DirectoryProjection
+from .history import HistoryProjection
+from .projection import Projection
+from .subscriptions import SubscriptionsProjection
+
+PROJECTIONS: dict[str, type[Projection]] = {
+    p.name: p for p in (DirectoryProjection, SubscriptionsProjection, HistoryProjection)
+}
+
+
+def chosen(names: Sequence[str] | None = None) -> list[type[Projection]]:
+    """The projections named (all of them when none is), refusing unknown names."""
+    if not names:
+        return list(PROJECTIONS.values())
+    unknown = sorted(set(names) - set(PROJECTIONS))
+    if unknown:
+        raise ValueError(f"unknown projection(s) {unknown}; known: {sorted(PROJECTIONS)}")
+    return [PROJECTIONS[n] for n in names]

@@ -1,0 +1,158 @@
+"""Projection `history`: every event of every stream in words, for the History tab (read.history).
+
+Sentences name directory entries as they were called when the event happened, from
+read.history_refs, which this projection keeps itself so that its rows depend only on the order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts import directory as dev
+from contracts import subscription as sev
+from contracts.events import EVENT_TYPES
+
+from .directory import EDITED, REGISTERED
+from .projection import Key, Projection, columns, keys_arrays
+from .store import StoredEvent
+from .summaries import REFERENCES, contract_label, summarise
+
+COLUMNS = (
+    "tenant_id", "stream_id", "version", "position", "event_id", "type", "actor",
+    "occurred_at", "summary", "data",
+)  # fmt: skip
+REF_COLUMNS = ("tenant_id", "id", "kind", "name", "number")
+
+LOAD_REFS = """
+select tenant_id, id, kind, name, number from {history_refs}
+where (tenant_id, id) in (select * from unnest($1::text[], $2::uuid[]))
+"""
+UPSERT_REFS = """
+insert into {history_refs} (tenant_id, id, kind, name, number)
+select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[])
+on conflict (tenant_id, id) do update set
+    kind = excluded.kind, name = excluded.name, number = excluded.number
+"""
+# The payload goes in as the JSON text read from the store: no decoding and encoding again.
+INSERT = """
+insert into {history} (tenant_id, stream_id, version, position, event_id, type, actor,
+                       occurred_at, summary, data)
+select t, s, v, p, e, ty, a, o, su, d::jsonb
+from unnest($1::text[], $2::uuid[], $3::int[], $4::bigint[], $5::uuid[], $6::text[],
+            $7::text[], $8::timestamptz[], $9::text[], $10::text[])
+    as x(t, s, v, p, e, ty, a, o, su, d)
+on conflict (tenant_id, stream_id, version) do nothing
+"""
+
+
+class HistoryProjection(Projection):
+    name = "history"
+    tables = ("history", "history_refs")
+    # Every type the contracts know; those without a sentence of their own get a generic one.
+    handles = frozenset(EVENT_TYPES)
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
+        """Describe each event with the names as of that event, then insert all rows at once."""
+        refs = await self._load_refs(conn, events)
+        changed: dict[Key, dict[str, Any]] = {}
+        rows = []
+        for event in events:
+            payload = event.payload()
+
+            def names(entry_id: UUID | None, tenant_id: str = event.tenant_id) -> str:
+                ref = refs.get((tenant_id, entry_id)) if entry_id else None  # type: ignore[arg-type]
+                return _label(ref) if ref else str(entry_id)
+
+            rows.append(
+                {
+                    "tenant_id": event.tenant_id,
+                    "stream_id": event.stream_id,
+                    "version": event.version,
+                    "position": event.position,
+                    "event_id": event.event_id,
+                    "type": event.type,
+                    "actor": event.actor,
+                    "occurred_at": event.occurred_at,
+                    "summary": summarise(event.type, payload, names),
+                    "data": event.current_data_json(),
+                }
+            )
+            ref = _ref_after(refs.get((event.tenant_id, event.stream_id)), event)
+            if ref is not None:
+                refs[(event.tenant_id, event.stream_id)] = ref
+                changed[(event.tenant_id, event.stream_id)] = ref
+        if changed:
+            await conn.execute(self.sql(UPSERT_REFS), *columns(changed.values(), REF_COLUMNS))
+        if rows:
+            await conn.execute(self.sql(INSERT), *columns(rows, COLUMNS))
+
+    async def _load_refs(
+        self, conn: asyncpg.Connection, events: Sequence[StoredEvent]
+    ) -> dict[Key, dict[str, Any]]:
+        wanted: set[Key] = set()
+        for event in events:
+            payload = event.payload()
+            if isinstance(payload, EDITED):
+                wanted.add((event.tenant_id, event.stream_id))
+            wanted.update((event.tenant_id, i) for i in _mentioned(payload))
+        if not wanted:
+            return {}
+        found = await conn.fetch(self.sql(LOAD_REFS), *keys_arrays(wanted))
+        return {(r["tenant_id"], r["id"]): dict(r) for r in found}
+
+
+def _mentioned(payload: object) -> list[UUID]:
+    """Directory ids a subscription event names."""
+    match payload:
+        case sev.SubscriptionCreated():
+            ids = [getattr(payload, f) for f in REFERENCES]
+        case sev.SubscriptionEdited():
+            ids = [
+                _uuid(v)
+                for f, c in payload.changes.items()
+                if f in REFERENCES
+                for v in (c.old, c.new)
+            ]
+        case sev.SubscriptionEngineerAssigned():
+            ids = [payload.from_engineer_id, payload.to_engineer_id]
+        case _:
+            ids = []
+    return [i for i in ids if i is not None]
+
+
+def _ref_after(ref: dict[str, Any] | None, event: StoredEvent) -> dict[str, Any] | None:
+    """The entry's names after a directory event, or None when they did not change."""
+    payload = event.payload()
+    if isinstance(payload, REGISTERED):
+        if isinstance(payload, dev.ServiceContractRegistered):
+            name, number = payload.title, payload.number
+        else:
+            name, number = payload.name, None  # type: ignore[attr-defined]
+        base = {"tenant_id": event.tenant_id, "id": event.stream_id, "kind": event.stream_type}
+        return {**base, "name": name, "number": number}
+    if isinstance(payload, EDITED) and ref is not None:
+        new = {**ref}
+        for field, change in payload.changes.items():
+            if field in ("name", "title") and change.new is not None:
+                new["name"] = change.new
+            elif field == "number":
+                new["number"] = change.new
+        return new if new != ref else None
+    return None
+
+
+def _label(ref: dict[str, Any]) -> str:
+    if ref["kind"] == "service_contract":
+        return contract_label(ref["number"], ref["name"])
+    return str(ref["name"])
+
+
+def _uuid(value: str | None) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,67 @@
+"""What every projection is: the tables it owns, the events it reads, how a batch changes it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+from uuid import UUID
+
+import asyncpg
+
+from .store import StoredEvent
+
+SHADOW = "_shadow"
+"""Suffix of the tables a rebuild fills before swapping them in."""
+
+Key = tuple[str, UUID]
+"""(tenant_id, id) of a row."""
+
+
+class Projection(ABC):
+    """A read model in schema `read`, built by folding events in commit-safe order.
+
+    An instance writes either the live tables or, with `suffix=SHADOW`, a rebuild's shadow copies.
+    `apply` runs inside the caller's transaction, which also advances the checkpoint: it must not
+    commit, and the rows it leaves must depend only on the events and their order.
+    """
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]
+    handles: ClassVar[frozenset[str]]
+    """Event types this projection understands; others are passed over (see the runner)."""
+
+    def __init__(self, suffix: str = "") -> None:
+        self.suffix = suffix
+
+    def table(self, name: str) -> str:
+        """Qualified name of one of this projection's tables (live or shadow)."""
+        assert name in self.tables, name
+        return f"read.{name}{self.suffix}"
+
+    def sql(self, template: str) -> str:
+        """A SQL template with `{table}` placeholders bound to this instance's tables."""
+        return template.format(**{name: self.table(name) for name in self.tables})
+
+    @abstractmethod
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
+        """Fold a batch of handled events into the tables, in the caller's transaction."""
+
+
+def columns(rows: Iterable[Mapping[str, Any]], names: Sequence[str]) -> list[list[Any]]:
+    """Rows turned into one list per column, for `unnest($1::t[], ...)` statements."""
+    result: list[list[Any]] = [[] for _ in names]
+    for row in rows:
+        for column, name in zip(result, names, strict=True):
+            column.append(row[name])
+    return result
+
+
+def keys_arrays(keys: Iterable[Key]) -> tuple[list[str], list[UUID]]:
+    """(tenant ids, ids) as two arrays, for `unnest($1::text[], $2::uuid[])` lookups."""
+    tenants: list[str] = []
+    ids: list[UUID] = []
+    for tenant_id, entry_id in keys:
+        tenants.append(tenant_id)
+        ids.append(entry_id)
+    return tenants, ids

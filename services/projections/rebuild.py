@@ -1,0 +1,160 @@
+"""Rebuild: fill shadow copies of a projection's tables from position 0, then swap them in.
+
+Readers never see a half-built model: while the shadow tables fill, the live ones keep being
+updated by the worker and answering queries. The swap is one short transaction that takes the
+projection's advisory lock (so the worker pauses between two batches), applies the last events
+to the shadow up to the current horizon, renames live -> old and shadow -> live, drops the old
+tables, gives the new indexes the live names and moves the checkpoint to the shadow's.
+
+Shadows are made with `like ... including all excluding indexes`, which copies columns with
+their defaults, the generated `search` expression and check constraints. Their primary keys are
+added at once (the folds look rows up by key), every other index of the live table only when the
+bulk load is done: building an index once is far cheaper than updating ten of them per row.
+Each shadow index is named `<live index name>_shadow` and renamed to the live name after the old
+table is dropped, so names stay those of the migrations and every later rebuild works the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+import asyncpg
+
+from .catalog import chosen
+from .projection import SHADOW, Projection
+from .runner import LOCK, Catchup, Track
+
+log = logging.getLogger(__name__)
+
+SET_CHECKPOINT = """
+insert into read.checkpoints (projection, txid, position) values ($1, $2::text::xid8, $3)
+on conflict (projection) do update
+set txid = excluded.txid, position = excluded.position, updated_at = now()
+"""
+# Every index of a table; `constraint_name` / `constraint_def` for those backing a constraint.
+INDEXES = """
+select c.relname as name, pg_get_indexdef(i.indexrelid) as definition,
+       con.conname as constraint_name, pg_get_constraintdef(con.oid) as constraint_def
+from pg_index i
+join pg_class c on c.oid = i.indexrelid
+left join pg_constraint con on con.conindid = i.indexrelid and con.conrelid = i.indrelid
+where i.indrelid = $1::regclass
+order by c.relname
+"""
+# `CREATE [UNIQUE] INDEX name ON read.table USING ...`: what stays when name and table change.
+_DEFINITION = re.compile(r"^(CREATE (?:UNIQUE )?INDEX) \S+ ON (?:ONLY )?\S+ (USING .*)$")
+SWAP_ATTEMPTS = 5
+# A swap waits at most this long for readers' locks, then gives way and tries again.
+SWAP_LOCK_TIMEOUT = "3s"
+
+
+async def rebuild(
+    pool: asyncpg.Pool, names: Sequence[str] | None = None, batch_size: int = 5000
+) -> dict[str, int]:
+    """Rebuild the named projections (all when none is); returns the position each reached."""
+    return await swap_in(pool, await build_shadows(pool, names, batch_size))
+
+
+async def build_shadows(
+    pool: asyncpg.Pool, names: Sequence[str] | None = None, batch_size: int = 5000
+) -> Catchup:
+    """Fill fresh shadow tables from position 0 up to the horizon; nothing is swapped yet."""
+    projections = [cls(SHADOW) for cls in chosen(names)]
+    async with pool.acquire() as conn:
+        for projection in projections:
+            await _create_shadow(conn, projection)
+    catchup = Catchup(pool, projections, batch_size=batch_size, shadow=True)
+    log.info("rebuild started", extra={"projections": [p.name for p in projections]})
+    await catchup.run_pass()  # one read of the store feeds every shadow
+    async with pool.acquire() as conn:
+        for projection in projections:
+            await _index_shadow(conn, projection)
+    await catchup.run_pass()  # what arrived meanwhile
+    return catchup
+
+
+async def swap_in(pool: asyncpg.Pool, catchup: Catchup) -> dict[str, int]:
+    """Swap built shadows in, one projection at a time; returns the position each reached."""
+    for track in catchup.tracks:
+        await _swap(pool, catchup, track)
+    return {t.projection.name: t.checkpoint.position for t in catchup.tracks}
+
+
+async def drop_shadows(pool: asyncpg.Pool, names: Sequence[str] | None = None) -> None:
+    """Remove the shadow tables a stopped rebuild left behind."""
+    async with pool.acquire() as conn:
+        for cls in chosen(names):
+            for table in cls.tables:
+                await conn.execute(f"drop table if exists read.{table}{SHADOW}")
+
+
+async def _create_shadow(conn: asyncpg.Connection, projection: Projection) -> None:
+    async with conn.transaction():
+        for table in projection.tables:
+            shadow = projection.table(table)
+            await conn.execute(f"drop table if exists {shadow}")
+            await conn.execute(
+                f"create table {shadow} (like read.{table} including all excluding indexes)"
+            )
+            for index in await conn.fetch(INDEXES, f"read.{table}"):
+                if index["constraint_name"]:
+                    await conn.execute(
+                        f'alter table {shadow} add constraint "{index["constraint_name"]}{SHADOW}"'
+                        f" {index['constraint_def']}"
+                    )
+
+
+async def _index_shadow(conn: asyncpg.Connection, projection: Projection) -> None:
+    for table in projection.tables:
+        for index in await conn.fetch(INDEXES, f"read.{table}"):
+            match = _DEFINITION.match(index["definition"])
+            if index["constraint_name"] or match is None:
+                continue
+            create, rest = match.groups()
+            shadow = projection.table(table)
+            await conn.execute(f'{create} "{index["name"]}{SHADOW}" ON {shadow} {rest}')
+
+
+async def _swap(pool: asyncpg.Pool, catchup: Catchup, track: Track) -> None:
+    name = track.projection.name
+    for attempt in range(1, SWAP_ATTEMPTS + 1):
+        before = track.checkpoint
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(f"set local lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
+                await _swap_in(conn, catchup, track)
+        except BaseException as exc:
+            # What the transaction applied to the shadow was rolled back with it.
+            track.checkpoint = before
+            if not isinstance(exc, asyncpg.LockNotAvailableError):
+                raise
+            log.warning(
+                "rebuild swap waited too long for locks, trying again",
+                extra={"projection": name, "attempt": attempt},
+            )
+            continue
+        log.info(
+            "rebuild swapped in", extra={"projection": name, "position": track.checkpoint.position}
+        )
+        return
+    raise RuntimeError(f"could not swap in {name}: readers or the worker kept its tables locked")
+
+
+async def _swap_in(conn: asyncpg.Connection, catchup: Catchup, track: Track) -> None:
+    projection = track.projection
+    await conn.execute(LOCK, projection.name)
+    await catchup.run_pass(conn, [track])
+    for table in projection.tables:
+        live, old = f"read.{table}", f"{table}_old"
+        names = [index["name"] for index in await conn.fetch(INDEXES, live)]
+        await conn.execute(f"drop table if exists read.{old}")
+        await conn.execute(f"alter table {live} rename to {old}")
+        await conn.execute(f"alter table {projection.table(table)} rename to {table}")
+        await conn.execute(f"drop table read.{old}")
+        for name in names:
+            # Renaming a constraint's index renames the constraint too.
+            await conn.execute(f'alter index if exists read."{name}{SHADOW}" rename to "{name}"')
+    checkpoint = track.checkpoint
+    await conn.execute(SET_CHECKPOINT, projection.name, str(checkpoint.txid), checkpoint.position)
