@@ -169,7 +169,7 @@ class RefundPayment(Command):
     subscription_id: UUID
     payment_id: UUID
     refund_id: UUID
-    amount: str
+    amount: str | int | float
     reason: str | None = None
     now: datetime
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from . import inner_queries
 from .queries import Page, Sort, decode_cursor, encode_cursor, like_pattern
 
 SORTS = {
@@ -25,6 +26,7 @@ COLUMNS = """id, unique_id, unique_number, name, status, description, notificati
     version, created_at, updated_at"""
 
 ONE = f"select {COLUMNS} from read.subscriptions where tenant_id = $1 and id = $2"
+EXISTS = "select exists (select 1 from read.subscriptions where tenant_id = $1 and id = $2)"
 
 RECENT_ACTIVITIES = """
 select version, type, actor, occurred_at, summary from read.history
@@ -91,10 +93,15 @@ async def summary(
     recent = await pool.fetch(RECENT_ACTIVITIES, tenant_id, subscription_id, 10)
     return {
         **item(row),
-        "counts": {"services": 0, "hotspots": 0, "devices": 0},
+        "counts": await inner_queries.counts(pool, tenant_id, subscription_id),
         "recent_activities": [dict(r) for r in recent],
-        "touchpoints": [],
+        "touchpoints": await inner_queries.touchpoints(pool, tenant_id, subscription_id, 10),
     }
+
+
+async def exists(pool: asyncpg.Pool, tenant_id: str, subscription_id: UUID) -> bool:
+    """Whether the tenant's read model holds this subscription."""
+    return bool(await pool.fetchval(EXISTS, tenant_id, subscription_id))
 
 
 async def history(

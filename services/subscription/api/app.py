@@ -13,7 +13,7 @@ from ..config import Settings, get_settings
 from ..eventstore import EventStore
 from ..handlers import Handlers
 from ..unique_ids import UniqueIds
-from . import directory, problems, subscriptions, system
+from . import directory, inner, problems, subscriptions, system, tabs
 from .auth import TokenCache, caller
 from .middleware import BodyLimit, RequestFigures
 
@@ -62,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in directory.routers:
         api.include_router(router)
     api.include_router(subscriptions.router)
+    for router in inner.routers:
+        api.include_router(router)
+    api.include_router(tabs.router)
     app.include_router(api)
     app.include_router(system.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

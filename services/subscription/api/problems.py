@@ -19,6 +19,19 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 
+# Who holds a unique value, as people know the subscription.
+HOLDER = """
+select value from events.reservations
+where tenant_id = $1 and kind = 'unique_id' and stream_id = $2
+"""
+_CLAIM_LABELS = {
+    "ipv4": "IPv4",
+    "ipv6": "IPv6",
+    "pppoe": "PPPoE username",
+    "hotspot_login": "hotspot login",
+    "unique_id": "unique ID",
+}
+
 _TITLES = {
     400: "Bad request",
     401: "Unauthorized",
@@ -153,10 +166,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ReservationTaken)
     async def _taken(request: Request, exc: ReservationTaken) -> JSONResponse:
-        kind = exc.reservation.kind.replace("_", " ")
-        detail = f"{kind} {exc.reservation.value} is already used by {exc.holder}"
+        holder = await request.app.state.pool.fetchval(HOLDER, exc.tenant_id, exc.holder)
+        label = _CLAIM_LABELS.get(exc.reservation.kind, exc.reservation.kind)
+        held = "" if exc.held == exc.reservation.value else f" (overlaps {exc.held})"
+        detail = f"{label} {exc.reservation.value}{held} is already used by subscription {holder}"
         return problem_response(
-            409, detail, slug=f"{exc.reservation.kind}-taken", instance=request.url.path
+            409,
+            detail,
+            slug=f"{exc.reservation.kind.replace('_', '-')}-taken",
+            instance=request.url.path,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -99,3 +99,113 @@ class StatusIn(Body):
 
 class EngineerAssignmentIn(Body):
     engineer_id: UUID
+
+
+# --- inner page -------------------------------------------------------------------------------
+# Types and bounds only: the decider checks addresses, MACs, rates and money with the same
+# messages for every entry point. Money is a decimal string ("49.90"); a float is refused there.
+Money = str | int | float
+Short = Annotated[str, StringConstraints(max_length=200)]
+
+
+class ServiceIn(Body):
+    plan: Short
+    download_max_mbps: int
+    upload_max_mbps: int
+    download_min_mbps: int | None = None
+    upload_min_mbps: int | None = None
+    qos_mode: Short | None = None
+    ipv4: list[Short] = []
+    ipv6: list[Short] = []
+    pppoe_username: Short | None = None
+    mac: Short | None = None
+    parent_node: Short | None = None
+    installation_address: Text | None = None
+    status: Literal["active", "disabled"] = "active"
+
+
+class ServicePatch(Body):
+    plan: Short | None = None
+    download_max_mbps: int | None = None
+    upload_max_mbps: int | None = None
+    download_min_mbps: int | None = None
+    upload_min_mbps: int | None = None
+    qos_mode: Short | None = None
+    ipv4: list[Short] | None = None
+    ipv6: list[Short] | None = None
+    pppoe_username: Short | None = None
+    mac: Short | None = None
+    parent_node: Short | None = None
+    installation_address: Text | None = None
+    status: Literal["active", "disabled"] | None = None
+
+
+class HotspotIn(Body):
+    login: Short
+    profile: Short | None = None
+    time_limit_minutes: int | None = None
+    data_limit_mb: int | None = None
+    expires_at: datetime | None = None
+    status: Literal["active", "disabled"] = "active"
+
+
+class HotspotPatch(Body):
+    login: Short | None = None
+    profile: Short | None = None
+    time_limit_minutes: int | None = None
+    data_limit_mb: int | None = None
+    expires_at: datetime | None = None
+    status: Literal["active", "disabled"] | None = None
+
+
+class DeviceIn(Body):
+    name: Short
+    type: Short
+    vendor: Short | None = None
+    model: Short | None = None
+    serial: Short | None = None
+    mac: Short | None = None
+    ip: Short | None = None
+    parent_node: Short | None = None
+    service_id: UUID | None = None
+
+
+class DevicePatch(Body):
+    name: Short | None = None
+    type: Short | None = None
+    vendor: Short | None = None
+    model: Short | None = None
+    serial: Short | None = None
+    mac: Short | None = None
+    ip: Short | None = None
+    parent_node: Short | None = None
+    service_id: UUID | None = None
+
+
+class BillingIn(Body):
+    plan: Short
+    price: Money
+    currency: Short
+    cycle: Literal["monthly", "quarterly", "semiannual", "annual"]
+    billing_day: int
+    payment_method: Short | None = None
+    billing_address: Text | None = None
+
+
+class PaymentIn(Body):
+    amount: Money
+    currency: Short
+    method: Short
+    reference: Short | None = None
+    paid_at: datetime
+
+
+class RefundIn(Body):
+    amount: Money
+    reason: Text | None = None
+
+
+class TouchpointIn(Body):
+    kind: Literal["call", "email", "visit", "support_request", "note"]
+    note: LongText
+    occurred_at: datetime | None = None

@@ -1,0 +1,158 @@
+"""Routes of the Details tab, billing, payments and touchpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from contracts import commands as c
+
+from .. import inner_queries
+from ..handlers import Context, Outcome
+from ..subscription_queries import exists
+from ..tokens import Principal
+from .auth import Caller, Writer
+from .commands import changed, execute
+from .deps import AppSettings, Commands, MinPosition, Pool, fresh
+from .inner import item_created
+from .problems import Problem
+from .schemas import BillingIn, PaymentIn, RefundIn, TouchpointIn
+
+router = APIRouter(prefix="/subscriptions/{subscription_id}", tags=["subscription tabs"])
+
+
+async def subscription_visible(
+    pool: Any,
+    settings: Any,
+    principal: Principal,
+    subscription_id: UUID,
+    min_position: int | None,
+    projection: str,
+) -> None:
+    """Wait for read-your-writes, then 404 unless the tenant has this subscription."""
+    await fresh(pool, settings, projection, min_position)
+    await fresh(pool, settings, "subscriptions", min_position)
+    if not await exists(pool, principal.tenant_id, subscription_id):
+        raise Problem(404, f"subscription {subscription_id} not found", slug="not-found")
+
+
+@router.get("/details", summary="Details tab: billing, service information, hardware, payments")
+async def details(
+    subscription_id: UUID,
+    principal: Caller,
+    pool: Pool,
+    settings: AppSettings,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    await subscription_visible(pool, settings, principal, subscription_id, min_position, "inner")
+    return await inner_queries.details(pool, principal.tenant_id, subscription_id)
+
+
+@router.put("/billing", summary="Set billing details")
+async def set_billing(
+    subscription_id: UUID, body: BillingIn, request: Request, principal: Writer, commands: Commands
+) -> JSONResponse:
+    async def send(ctx: Context) -> Outcome:
+        command = c.SetBilling(
+            subscription_id=subscription_id,
+            fields=body.model_dump(mode="python"),
+            now=datetime.now(UTC),
+        )
+        return await commands.subscription(ctx, command)
+
+    return await execute(request, principal, send, changed)
+
+
+@router.get("/payments", summary="Payment history with refunds, newest first")
+async def payments(
+    subscription_id: UUID,
+    principal: Caller,
+    pool: Pool,
+    settings: AppSettings,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    await subscription_visible(pool, settings, principal, subscription_id, min_position, "inner")
+    return {"items": await inner_queries.payments(pool, principal.tenant_id, subscription_id)}
+
+
+@router.post("/payments", status_code=201, summary="Record a payment")
+async def record_payment(
+    subscription_id: UUID, body: PaymentIn, request: Request, principal: Writer, commands: Commands
+) -> JSONResponse:
+    payment_id = uuid4()
+
+    async def send(ctx: Context) -> Outcome:
+        command = c.RecordPayment(
+            subscription_id=subscription_id,
+            payment_id=payment_id,
+            fields=body.model_dump(mode="python"),
+            now=datetime.now(UTC),
+        )
+        return await commands.subscription(ctx, command)
+
+    return await execute(request, principal, send, item_created(payment_id))
+
+
+@router.post("/payments/{payment_id}/refund", status_code=201, summary="Refund or void a payment")
+async def refund_payment(
+    subscription_id: UUID,
+    payment_id: UUID,
+    body: RefundIn,
+    request: Request,
+    principal: Writer,
+    commands: Commands,
+) -> JSONResponse:
+    refund_id = uuid4()
+
+    async def send(ctx: Context) -> Outcome:
+        command = c.RefundPayment(
+            subscription_id=subscription_id,
+            payment_id=payment_id,
+            refund_id=refund_id,
+            amount=body.amount,
+            reason=body.reason,
+            now=datetime.now(UTC),
+        )
+        return await commands.subscription(ctx, command)
+
+    return await execute(request, principal, send, item_created(refund_id))
+
+
+@router.get("/touchpoints", summary="Touchpoints, newest first")
+async def touchpoints(
+    subscription_id: UUID,
+    principal: Caller,
+    pool: Pool,
+    settings: AppSettings,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    await subscription_visible(pool, settings, principal, subscription_id, min_position, "inner")
+    return {"items": await inner_queries.touchpoints(pool, principal.tenant_id, subscription_id)}
+
+
+@router.post("/touchpoints", status_code=201, summary="Log a call, email, visit, request or note")
+async def log_touchpoint(
+    subscription_id: UUID,
+    body: TouchpointIn,
+    request: Request,
+    principal: Writer,
+    commands: Commands,
+) -> JSONResponse:
+    touchpoint_id = uuid4()
+
+    async def send(ctx: Context) -> Outcome:
+        command = c.LogTouchpoint(
+            subscription_id=subscription_id,
+            touchpoint_id=touchpoint_id,
+            kind=body.kind,
+            note=body.note,
+            occurred_at=body.occurred_at,
+            now=datetime.now(UTC),
+        )
+        return await commands.subscription(ctx, command)
+
+    return await execute(request, principal, send, item_created(touchpoint_id))
