@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     stream_max_age_days: float = Field(7.0, alias="WISPGATE_STREAM_MAX_AGE_DAYS", gt=1)
     relay_batch_size: int = Field(500, alias="WISPGATE_RELAY_BATCH_SIZE", ge=1)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # LibreQoS integrations carry whole megabits; 1 is the least that still reaches the portal.
+    libreqos_trickle_mbps: int = Field(1, alias="WISPGATE_LIBREQOS_SUSPENDED_MBPS", ge=1)
 
     @model_validator(mode="after")
     def _dev_token_only_in_development(self) -> Settings:

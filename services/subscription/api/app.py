@@ -13,7 +13,7 @@ from ..config import Settings, get_settings
 from ..eventstore import EventStore
 from ..handlers import Handlers
 from ..unique_ids import UniqueIds
-from . import directory, inner, problems, subscriptions, system, tabs
+from . import directory, inner, libreqos, problems, subscriptions, system, tabs
 from .auth import TokenCache, caller
 from .middleware import BodyLimit, RequestFigures
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     api.include_router(tabs.router)
     app.include_router(api)
+    app.include_router(libreqos.router)
     app.include_router(system.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestFigures)
