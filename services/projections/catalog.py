@@ -6,11 +6,13 @@ from collections.abc import Sequence
 
 from .directory import DirectoryProjection
 from .history import HistoryProjection
+from .inner import InnerProjection
 from .projection import Projection
 from .subscriptions import SubscriptionsProjection
 
 PROJECTIONS: dict[str, type[Projection]] = {
-    p.name: p for p in (DirectoryProjection, SubscriptionsProjection, HistoryProjection)
+    p.name: p
+    for p in (DirectoryProjection, SubscriptionsProjection, HistoryProjection, InnerProjection)
 }
 
 

@@ -36,12 +36,14 @@ async def client_for(
     clients: list[httpx.AsyncClient] = []
 
     async def make(tenant_id: str | None = None, role: tokens.Role = "admin") -> httpx.AsyncClient:
-        token, _ = await tokens.create(pool, f"tester-{role}", tenant_id or tenant(), role)
+        tenant_id = tenant_id or tenant()
+        token, _ = await tokens.create(pool, f"tester-{role}", tenant_id, role)
         client = httpx.AsyncClient(
             transport=app_transport,
             base_url="http://test",
             headers={"Authorization": f"Bearer {token}"},
         )
+        client.tenant_id = tenant_id  # type: ignore[attr-defined]
         clients.append(client)
         return client
 

@@ -1,5 +1,13 @@
 -- Projection "inner": the Services, Hotspot, Devices and Details tabs, payments, touchpoints,
 -- and the LibreQoS feed. Rows of a subscription carry its tenant; ids are the items' own.
+-- The status of every subscription, so a service row can carry it.
+create table read.subscription_statuses (
+    tenant_id text not null,
+    id        uuid not null,
+    status    text not null,
+    primary key (tenant_id, id)
+);
+
 create table read.services (
     tenant_id            text        not null,
     subscription_id      uuid        not null,
