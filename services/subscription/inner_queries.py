@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -137,7 +138,7 @@ async def details(pool: asyncpg.Pool, tenant_id: str, subscription_id: UUID) -> 
 
 def _money(value: Any) -> str:
     """A numeric as a decimal string without trailing zeros beyond the cents."""
-    text = format(value, "f")
+    text = format(Decimal(value), "f")
     if "." in text:
         whole, fraction = text.split(".")
         fraction = fraction.rstrip("0").ljust(2, "0")

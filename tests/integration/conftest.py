@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
@@ -80,3 +81,24 @@ async def new_subscription(api: httpx.AsyncClient, **overrides: object) -> dict[
     response = await api.post("/api/v1/subscriptions", json=body)
     assert response.status_code == 201, response.text
     return {**response.json(), "refs": refs}
+
+
+async def project(pool: asyncpg.Pool, position: int, deadline: float = 30) -> None:
+    """Run every projection until it holds all events up to `position`.
+
+    Another session's open transaction can hold the commit-safe horizon back for a while, so one
+    catch-up pass is not enough: pass again until the read side has reached the position.
+    """
+    from services.projections.catalog import PROJECTIONS
+    from services.projections.runner import Catchup
+    from services.subscription.queries import REACHED
+
+    catchup = Catchup(pool, [cls() for cls in PROJECTIONS.values()])
+    end = asyncio.get_running_loop().time() + deadline
+    while True:
+        await catchup.catch_up()
+        reached = [await pool.fetchval(REACHED, name, position) for name in PROJECTIONS]
+        if all(reached):
+            return
+        assert asyncio.get_running_loop().time() < end, f"projections never reached {position}"
+        await asyncio.sleep(0.02)

@@ -7,10 +7,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.projections.catalog import PROJECTIONS
-from services.projections.runner import Catchup
 from services.subscription import tokens
-from tests.integration.conftest import ClientFactory, new_subscription
+from tests.integration.conftest import ClientFactory, new_subscription, project
 
 KEYS = {
     "Circuit ID", "Circuit Name", "Device ID", "Device Name", "Parent Node", "MAC", "IPv4",
@@ -53,10 +51,6 @@ def integration_reads(shaped_devices: list[dict[str, Any]]) -> dict[str, dict[st
     return circuits
 
 
-async def _catch_up(pool: asyncpg.Pool) -> None:
-    await Catchup(pool, [cls() for cls in PROJECTIONS.values()]).catch_up()
-
-
 async def _fetch(transport: httpx.ASGITransport, token: str) -> httpx.Response:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         # as the integration sends it: requests.post(url, data={'api_token': ...})
@@ -94,8 +88,10 @@ async def test_shaped_devices_as_the_integration_reads_them(
     await api.post(
         f"/api/v1/subscriptions/{closed['id']}/services", json={**bare, "ipv4": ["100.64.9.9"]}
     )
-    await api.post(f"/api/v1/subscriptions/{closed['id']}/status", json={"status": "Completed"})
-    await _catch_up(pool)
+    done = await api.post(
+        f"/api/v1/subscriptions/{closed['id']}/status", json={"status": "Completed"}
+    )
+    await project(pool, done.json()["position"])
 
     token, _ = await tokens.create(pool, "libreqos", _tenant_of(api), "read")
     response = await _fetch(app_transport, token)
