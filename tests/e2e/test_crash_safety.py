@@ -14,6 +14,8 @@ import nats
 import pytest
 
 from contracts.subjects import events_stream, tenant_events
+from services.projections.catalog import PROJECTIONS
+from services.subscription.queries import REACHED
 from tests.conftest import ROOT
 from tests.e2e.conftest import System
 
@@ -22,8 +24,14 @@ READ_TABLES = {
     "read.subscription_refs": "tenant_id, id",
     "read.subscriptions": "tenant_id, id",
     "read.history": "tenant_id, stream_id, version",
+    "read.subscription_statuses": "tenant_id, id",
+    "read.services": "tenant_id, id",
+    "read.devices": "tenant_id, id",
+    "read.payments": "tenant_id, id",
+    "read.touchpoints": "tenant_id, id",
 }
 TAIL = "select coalesce(max(position), 0) from events.events"
+PAID_AT = "2026-11-01T09:00:00Z"
 
 
 async def _load(http: httpx.AsyncClient, refs: dict[str, str], stop: asyncio.Event) -> int:
@@ -31,10 +39,19 @@ async def _load(http: httpx.AsyncClient, refs: dict[str, str], stop: asyncio.Eve
     sent = 0
     created: list[str] = []
     while not stop.is_set():
-        if created and random.random() < 0.5:
+        roll = random.random()
+        if created and roll < 0.3:
             status = random.choice(["Active", "Inactive", "Suspended"])
             url = f"/api/v1/subscriptions/{random.choice(created)}/status"
             response = await http.post(url, json={"status": status})
+        elif created and roll < 0.5:
+            url = f"/api/v1/subscriptions/{random.choice(created)}/services"
+            service = {"plan": "p", "download_max_mbps": 10, "upload_max_mbps": 2}
+            response = await http.post(url, json=service)
+        elif created and roll < 0.6:
+            url = f"/api/v1/subscriptions/{random.choice(created)}/payments"
+            payment = {"amount": "10", "currency": "USD", "method": "cash", "paid_at": PAID_AT}
+            response = await http.post(url, json=payment)
         else:
             body = {**refs, "name": f"load {sent}", "status": "Active"}
             response = await http.post("/api/v1/subscriptions", json=body)
@@ -53,12 +70,14 @@ async def _snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple]]:
     return tables
 
 
-async def _caught_up(http: httpx.AsyncClient, pool: asyncpg.Pool, deadline: float = 60) -> None:
+async def _caught_up(pool: asyncpg.Pool, deadline: float = 60) -> None:
+    """Every projection holds every stored event."""
     tail = await pool.fetchval(TAIL)
-    for path in ("/api/v1/subscriptions", "/api/v1/contacts"):
-        end = time.monotonic() + deadline
-        while (await http.get(path, params={"min_position": tail})).status_code != 200:
-            assert time.monotonic() < end, f"{path} never reached position {tail}"
+    end = time.monotonic() + deadline
+    for name in PROJECTIONS:
+        while not await pool.fetchval(REACHED, name, tail):
+            assert time.monotonic() < end, f"projection {name} never reached position {tail}"
+            await asyncio.sleep(0.05)
 
 
 async def _published_ids(nats_url: str, namespace: str, tenant_id: str, expected: int) -> set[str]:
@@ -112,7 +131,7 @@ async def test_sigkill_relay_and_projections_under_load(
         sent = sum(await asyncio.gather(*workers))
     assert sent > 50
 
-    await _caught_up(http, pool)
+    await _caught_up(pool)
     stored = {
         str(r["event_id"])
         for r in await pool.fetch(
