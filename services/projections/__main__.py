@@ -65,7 +65,7 @@ def rebuild(
     settings = get_settings()
 
     async def main() -> dict[str, int]:
-        pool = await create_pool(settings.dsn, 3)
+        pool = await create_pool(settings.dsn, 6)
         try:
             return await run_rebuild(pool, projection, settings.batch_size)
         finally:

@@ -6,18 +6,19 @@ read.history_refs, which this projection keeps itself so that its rows depend on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
+from io import BytesIO
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from contracts import directory as dev
-from contracts import subscription as sev
 from contracts.events import EVENT_TYPES
 
-from .directory import EDITED, REGISTERED
-from .projection import Key, Projection, columns, keys_arrays
+from .directory import EDITED_TYPES, REGISTERED_TYPES
+from .projection import Key, Projection, columns, copy_text, keys_arrays
 from .store import StoredEvent
 from .summaries import REFERENCES, contract_label, summarise
 
@@ -37,21 +38,12 @@ select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[])
 on conflict (tenant_id, id) do update set
     kind = excluded.kind, name = excluded.name, number = excluded.number
 """
-# The payload goes in as the JSON text read from the store: no decoding and encoding again.
-INSERT = """
-insert into {history} (tenant_id, stream_id, version, position, event_id, type, actor,
-                       occurred_at, summary, data)
-select t, s, v, p, e, ty, a, o, su, d::jsonb
-from unnest($1::text[], $2::uuid[], $3::int[], $4::bigint[], $5::uuid[], $6::text[],
-            $7::text[], $8::timestamptz[], $9::text[], $10::text[])
-    as x(t, s, v, p, e, ty, a, o, su, d)
-on conflict (tenant_id, stream_id, version) do nothing
-"""
 
 
 class HistoryProjection(Projection):
     name = "history"
     tables = ("history", "history_refs")
+    append_only = ("history",)
     # Every type the contracts know; those without a sentence of their own get a generic one.
     handles = frozenset(EVENT_TYPES)
 
@@ -61,12 +53,8 @@ class HistoryProjection(Projection):
         changed: dict[Key, dict[str, Any]] = {}
         rows = []
         for event in events:
-            payload = event.payload()
-
-            def names(entry_id: UUID | None, tenant_id: str = event.tenant_id) -> str:
-                ref = refs.get((tenant_id, entry_id)) if entry_id else None  # type: ignore[arg-type]
-                return _label(ref) if ref else str(entry_id)
-
+            key = (event.tenant_id, event.stream_id)
+            names = partial(_name, refs, event.tenant_id)
             rows.append(
                 {
                     "tenant_id": event.tenant_id,
@@ -77,72 +65,76 @@ class HistoryProjection(Projection):
                     "type": event.type,
                     "actor": event.actor,
                     "occurred_at": event.occurred_at,
-                    "summary": summarise(event.type, payload, names),
+                    "summary": summarise(event.type, event.payload(), names),
                     "data": event.current_data_json(),
                 }
             )
-            ref = _ref_after(refs.get((event.tenant_id, event.stream_id)), event)
-            if ref is not None:
-                refs[(event.tenant_id, event.stream_id)] = ref
-                changed[(event.tenant_id, event.stream_id)] = ref
+            if event.type in REGISTERED_TYPES or event.type in EDITED_TYPES:
+                ref = _ref_after(refs.get(key), event)
+                if ref is not None:
+                    changed[key] = refs[key] = ref
         if changed:
             await conn.execute(self.sql(UPSERT_REFS), *columns(changed.values(), REF_COLUMNS))
         if rows:
-            await conn.execute(self.sql(INSERT), *columns(rows, COLUMNS))
+            # Append-only: COPY, with the payload as the JSON text read from the store.
+            await conn.copy_to_table(
+                f"history{self.suffix}",
+                schema_name="read",
+                columns=COLUMNS,
+                source=BytesIO(copy_text(rows, COLUMNS)),
+                format="text",
+            )
 
     async def _load_refs(
         self, conn: asyncpg.Connection, events: Sequence[StoredEvent]
     ) -> dict[Key, dict[str, Any]]:
         wanted: set[Key] = set()
         for event in events:
-            payload = event.payload()
-            if isinstance(payload, EDITED):
+            if event.type in EDITED_TYPES:
                 wanted.add((event.tenant_id, event.stream_id))
-            wanted.update((event.tenant_id, i) for i in _mentioned(payload))
+            elif mentioned := MENTIONED.get(event.type):
+                ids = mentioned(event.payload())
+                wanted.update((event.tenant_id, i) for i in ids if i is not None)
         if not wanted:
             return {}
         found = await conn.fetch(self.sql(LOAD_REFS), *keys_arrays(wanted))
         return {(r["tenant_id"], r["id"]): dict(r) for r in found}
 
 
-def _mentioned(payload: object) -> list[UUID]:
-    """Directory ids a subscription event names."""
-    match payload:
-        case sev.SubscriptionCreated():
-            ids = [getattr(payload, f) for f in REFERENCES]
-        case sev.SubscriptionEdited():
-            ids = [
-                _uuid(v)
-                for f, c in payload.changes.items()
-                if f in REFERENCES
-                for v in (c.old, c.new)
-            ]
-        case sev.SubscriptionEngineerAssigned():
-            ids = [payload.from_engineer_id, payload.to_engineer_id]
-        case _:
-            ids = []
-    return [i for i in ids if i is not None]
+# Directory ids a subscription event names, by event type.
+MENTIONED: dict[str, Callable[[Any], list[UUID | None]]] = {
+    "subscription.created": lambda p: [getattr(p, f) for f in REFERENCES],
+    "subscription.edited": lambda p: [
+        _uuid(v) for f, c in p.changes.items() if f in REFERENCES for v in (c.old, c.new)
+    ],
+    "subscription.engineer_assigned": lambda p: [p.from_engineer_id, p.to_engineer_id],
+}
+
+
+def _name(refs: dict[Key, dict[str, Any]], tenant_id: str, entry_id: UUID | None) -> str:
+    ref = refs.get((tenant_id, entry_id)) if entry_id else None  # type: ignore[arg-type]
+    return _label(ref) if ref else str(entry_id)
 
 
 def _ref_after(ref: dict[str, Any] | None, event: StoredEvent) -> dict[str, Any] | None:
     """The entry's names after a directory event, or None when they did not change."""
     payload = event.payload()
-    if isinstance(payload, REGISTERED):
+    if event.type in REGISTERED_TYPES:
         if isinstance(payload, dev.ServiceContractRegistered):
             name, number = payload.title, payload.number
         else:
             name, number = payload.name, None  # type: ignore[attr-defined]
         base = {"tenant_id": event.tenant_id, "id": event.stream_id, "kind": event.stream_type}
         return {**base, "name": name, "number": number}
-    if isinstance(payload, EDITED) and ref is not None:
-        new = {**ref}
-        for field, change in payload.changes.items():
-            if field in ("name", "title") and change.new is not None:
-                new["name"] = change.new
-            elif field == "number":
-                new["number"] = change.new
-        return new if new != ref else None
-    return None
+    if ref is None:
+        return None
+    new = {**ref}
+    for field, change in payload.changes.items():  # type: ignore[attr-defined]
+        if field in ("name", "title") and change.new is not None:
+            new["name"] = change.new
+        elif field == "number":
+            new["number"] = change.new
+    return new if new != ref else None
 
 
 def _label(ref: dict[str, Any]) -> str:

@@ -30,6 +30,8 @@ class Projection(ABC):
     tables: ClassVar[tuple[str, ...]]
     handles: ClassVar[frozenset[str]]
     """Event types this projection understands; others are passed over (see the runner)."""
+    append_only: ClassVar[tuple[str, ...]] = ()
+    """Tables only ever inserted into: a rebuild adds even their primary keys after loading."""
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
@@ -55,6 +57,31 @@ def columns(rows: Iterable[Mapping[str, Any]], names: Sequence[str]) -> list[lis
         for column, name in zip(result, names, strict=True):
             column.append(row[name])
     return result
+
+
+# COPY's text format: backslash, tab, newline and carriage return are escaped, None is \N.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(rows: Iterable[Mapping[str, Any]], names: Sequence[str]) -> bytes:
+    """Rows in COPY's text format, for `copy_to_table(..., format="text")`.
+
+    Values are sent as text and parsed by the server (a jsonb column takes JSON text as it
+    is), which is much cheaper than encoding arrays element by element for large batches.
+    """
+    lines = ["\t".join([_copy_value(row[name]) for name in names]) for row in rows]
+    lines.append("")
+    return "\n".join(lines).encode()
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    text = str(value)
+    # Only text can hold the characters COPY reserves; most values need no translation.
+    if value.__class__ is str and ("\\" in text or "\t" in text or "\n" in text or "\r" in text):
+        return text.translate(_COPY_ESCAPES)
+    return text
 
 
 def keys_arrays(keys: Iterable[Key]) -> tuple[list[str], list[UUID]]:

@@ -98,23 +98,33 @@ async def _create_shadow(conn: asyncpg.Connection, projection: Projection) -> No
             await conn.execute(
                 f"create table {shadow} (like read.{table} including all excluding indexes)"
             )
-            for index in await conn.fetch(INDEXES, f"read.{table}"):
-                if index["constraint_name"]:
-                    await conn.execute(
-                        f'alter table {shadow} add constraint "{index["constraint_name"]}{SHADOW}"'
-                        f" {index['constraint_def']}"
-                    )
+            if table not in projection.append_only:
+                await _add_indexes(conn, projection, table, constraints=True)
 
 
 async def _index_shadow(conn: asyncpg.Connection, projection: Projection) -> None:
     for table in projection.tables:
-        for index in await conn.fetch(INDEXES, f"read.{table}"):
+        if table in projection.append_only:
+            await _add_indexes(conn, projection, table, constraints=True)
+        await _add_indexes(conn, projection, table, constraints=False)
+
+
+async def _add_indexes(
+    conn: asyncpg.Connection, projection: Projection, table: str, *, constraints: bool
+) -> None:
+    """Give a shadow table the live table's constraint indexes, or its other indexes."""
+    shadow = projection.table(table)
+    for index in await conn.fetch(INDEXES, f"read.{table}"):
+        if constraints and index["constraint_name"]:
+            await conn.execute(
+                f'alter table {shadow} add constraint "{index["constraint_name"]}{SHADOW}"'
+                f" {index['constraint_def']}"
+            )
+        elif not constraints and not index["constraint_name"]:
             match = _DEFINITION.match(index["definition"])
-            if index["constraint_name"] or match is None:
-                continue
-            create, rest = match.groups()
-            shadow = projection.table(table)
-            await conn.execute(f'{create} "{index["name"]}{SHADOW}" ON {shadow} {rest}')
+            if match is not None:
+                create, rest = match.groups()
+                await conn.execute(f'{create} "{index["name"]}{SHADOW}" ON {shadow} {rest}')
 
 
 async def _swap(pool: asyncpg.Pool, catchup: Catchup, track: Track) -> None:

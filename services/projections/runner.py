@@ -138,23 +138,43 @@ class Catchup:
     ) -> None:
         """Apply batches until every projection is at the horizon, blocked or failing.
 
-        Projections at the same checkpoint share one read of the event store. With `conn`,
-        everything happens on that connection (inside the caller's transaction, if any).
+        Projections at the same checkpoint share one read of the event store and apply it
+        concurrently, each on its own connection, while the next batch is read: one's database
+        work overlaps another's folding. With `conn`, everything happens in turn on that
+        connection (inside the caller's transaction, if any).
         """
         await self._start(conn)
         now = time.monotonic()
         chosen = self.tracks if tracks is None else tracks
         active = [t for t in chosen if t.failure is None or t.failure.retry_at <= now]
-        while active:
-            groups: dict[Checkpoint, list[Track]] = {}
-            for track in active:
-                groups.setdefault(track.checkpoint, []).append(track)
-            active = []
-            for checkpoint, members in groups.items():
-                events = await read_committed(conn or self.pool, checkpoint, self.batch_size)
-                for track in members if events else ():
-                    if await self._apply(track, events, conn):
-                        active.append(track)
+        ahead: dict[Checkpoint, asyncio.Task[list[StoredEvent]]] = {}
+        try:
+            while active:
+                groups: dict[Checkpoint, list[Track]] = {}
+                for track in active:
+                    groups.setdefault(track.checkpoint, []).append(track)
+                active = []
+                for checkpoint, members in groups.items():
+                    read = ahead.pop(checkpoint, None)
+                    events = await read if read else await self._read(conn, checkpoint)
+                    if not events:
+                        continue
+                    if conn is None and len(events) == self.batch_size:
+                        following = events[-1].checkpoint
+                        ahead[following] = asyncio.create_task(self._read(None, following))
+                    if conn is None:
+                        moved = await asyncio.gather(*(self._apply(t, events) for t in members))
+                    else:
+                        moved = [await self._apply(t, events, conn) for t in members]
+                    active += [t for t, ok in zip(members, moved, strict=True) if ok]
+        finally:
+            for read in ahead.values():
+                read.cancel()
+
+    async def _read(
+        self, conn: asyncpg.Connection | None, checkpoint: Checkpoint
+    ) -> list[StoredEvent]:
+        return await read_committed(conn or self.pool, checkpoint, self.batch_size)
 
     def blocking(self, event_id: UUID) -> list[Track]:
         """Projections currently stuck on this event."""
@@ -179,12 +199,14 @@ class Catchup:
         self._started = True
 
     async def _apply(
-        self, track: Track, events: Sequence[StoredEvent], conn: asyncpg.Connection | None
+        self, track: Track, events: Sequence[StoredEvent], conn: asyncpg.Connection | None = None
     ) -> bool:
         """Apply events after the track's checkpoint; False when the track is stuck."""
         try:
             await self._commit(track, events, conn)
         except TRANSIENT as exc:
+            if self.shadow:
+                raise  # a rebuild has no later pass: it stops rather than swap in a gap
             log.warning(
                 "projection paused by a database error",
                 extra={"projection": track.projection.name, "error": repr(exc)},

@@ -1,16 +1,21 @@
-"""One sentence per event for the History tab, in words a support agent understands."""
+"""One sentence per event for the History tab, in words a support agent understands.
+
+Sentences are chosen by event type (a dictionary look-up: `match` on pydantic classes costs an
+ABC instance check per case, which a rebuild of a million events feels). A type without a
+sentence of its own gets a generic one made from its name.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
-from contracts import directory as dev
-from contracts import subscription as sev
 from contracts.base import Event, FieldChange
 
 Names = Callable[[UUID | None], str]
 """Display name of a directory entry as of the event (its id when unknown)."""
+Sentence = Callable[[Any, Names], str]
 
 KIND_LABELS = {
     "contact": "Contact",
@@ -37,6 +42,7 @@ FIELD_LABELS = {
     "service_contract_id": "Service contract",
 }
 REFERENCES = ("contact_id", "organization_id", "engineer_id", "service_contract_id")
+NOTE_LENGTH = 120
 
 
 def contract_label(number: str | None, title: str | None) -> str:
@@ -46,44 +52,18 @@ def contract_label(number: str | None, title: str | None) -> str:
 
 def summarise(event_type: str, payload: Event, names: Names) -> str:
     """The sentence for one event; a generic one for types without their own."""
-    kind = KIND_LABELS.get(event_type.split(".", 1)[0], "Entry")
-    match payload:
-        case dev.ServiceContractRegistered():
-            return f"{kind} registered: {contract_label(payload.number, payload.title)}"
-        case dev.ContactRegistered() | dev.OrganizationRegistered() | dev.EngineerRegistered():
-            return f"{kind} registered: {payload.name}"
-        case (
-            dev.ContactEdited()
-            | dev.OrganizationEdited()
-            | dev.EngineerEdited()
-            | dev.ServiceContractEdited()
-            | sev.SubscriptionEdited()
-        ):
-            return _changes(payload.changes, names) or f"{kind} edited"
-        case (
-            dev.ContactDeactivated()
-            | dev.OrganizationDeactivated()
-            | dev.EngineerDeactivated()
-            | dev.ServiceContractDeactivated()
-        ):
-            return _with_reason(f"{kind} deactivated", payload.reason)
-        case sev.SubscriptionCreated():
-            return f"Subscription {payload.unique_id} created ({payload.status.value})"
-        case sev.SubscriptionStatusChanged():
-            moved = f"Status changed from {payload.from_status.value} to {payload.to_status.value}"
-            return _with_reason(moved, payload.reason)
-        case sev.SubscriptionEngineerAssigned():
-            old, new = names(payload.from_engineer_id), names(payload.to_engineer_id)
-            return f"Engineer changed from {old} to {new}"
-        case _:
-            return _generic(event_type)
+    sentence = SENTENCES.get(event_type)
+    if sentence is None:
+        return _generic(event_type)
+    return sentence(payload, names)
 
 
-def _changes(changes: dict[str, FieldChange], names: Names) -> str:
+def changes(edited: dict[str, FieldChange], names: Names) -> str:
+    """`Name changed from "x" to "y"; Organization set to Acme`, in a fixed field order."""
     sentences = []
     # Stored payloads are jsonb, which keeps no key order: the labels' order is the sentence's.
     order = {field: i for i, field in enumerate(FIELD_LABELS)}
-    for field, change in sorted(changes.items(), key=lambda item: order.get(item[0], len(order))):
+    for field, change in sorted(edited.items(), key=lambda item: order.get(item[0], len(order))):
         label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
         if field in REFERENCES:
             old = names(_uuid(change.old)) if change.old else None
@@ -100,12 +80,82 @@ def _changes(changes: dict[str, FieldChange], names: Names) -> str:
     return "; ".join(sentences)
 
 
+def _directory_sentences(kind: str) -> dict[str, Sentence]:
+    label = KIND_LABELS[kind]
+
+    def registered(p: Any, _: Names) -> str:
+        if kind == "service_contract":
+            return f"{label} registered: {contract_label(p.number, p.title)}"
+        return f"{label} registered: {p.name}"
+
+    return {
+        f"{kind}.registered": registered,
+        f"{kind}.edited": lambda p, n: changes(p.changes, n) or f"{label} edited",
+        f"{kind}.deactivated": lambda p, _: _with_reason(f"{label} deactivated", p.reason),
+    }
+
+
+def _status_changed(p: Any, _: Names) -> str:
+    moved = f"Status changed from {p.from_status.value} to {p.to_status.value}"
+    return _with_reason(moved, p.reason)
+
+
+def _updated(what: str, label: Any, changed: list[str]) -> str:
+    fields = ", ".join(c.replace("_", " ") for c in changed)
+    return f"{what} {label} updated" + (f": {fields}" if fields else "")
+
+
+SENTENCES: dict[str, Sentence] = {
+    **_directory_sentences("contact"),
+    **_directory_sentences("organization"),
+    **_directory_sentences("engineer"),
+    **_directory_sentences("service_contract"),
+    "subscription.created": lambda p, _: f"Subscription {p.unique_id} created ({p.status.value})",
+    "subscription.edited": lambda p, n: changes(p.changes, n) or "Subscription edited",
+    "subscription.status_changed": _status_changed,
+    "subscription.engineer_assigned": lambda p, n: (
+        f"Engineer changed from {n(p.from_engineer_id)} to {n(p.to_engineer_id)}"
+    ),
+    "subscription.service_added": lambda p, _: (
+        f"Service added: {p.plan} ({p.download_max_mbps}/{p.upload_max_mbps} Mbps)"
+    ),
+    "subscription.service_updated": lambda p, _: _updated("Service", p.plan, p.changed),
+    "subscription.service_status_changed": lambda p, _: (
+        f"Service status changed from {p.from_status} to {p.to_status}"
+    ),
+    "subscription.service_removed": lambda p, _: "Service removed",
+    "subscription.hotspot_added": lambda p, _: f"Hotspot account added: {p.login}",
+    "subscription.hotspot_updated": lambda p, _: _updated("Hotspot account", p.login, p.changed),
+    "subscription.hotspot_removed": lambda p, _: "Hotspot account removed",
+    "subscription.device_linked": lambda p, _: f"Device linked: {p.name} ({p.device_type})",
+    "subscription.device_updated": lambda p, _: _updated("Device", p.name, p.changed),
+    "subscription.device_unlinked": lambda p, _: "Device unlinked",
+    "subscription.billing_set": lambda p, _: (
+        f"Billing set: {p.plan}, {p.price} {p.currency} {p.cycle}, billed on day {p.billing_day}"
+    ),
+    "subscription.payment_recorded": lambda p, _: (
+        f"Payment recorded: {p.amount} {p.currency} by {p.method}"
+    ),
+    "subscription.payment_refunded": lambda p, _: _with_reason(
+        f"Payment refunded: {p.amount}", p.reason
+    ),
+    "subscription.touchpoint_logged": lambda p, _: (
+        f"{p.kind.replace('_', ' ').capitalize()} logged: {_shortened(p.note)}"
+    ),
+}
+
+
 def _with_reason(sentence: str, reason: str | None) -> str:
     return f"{sentence}: {reason}" if reason else sentence
 
 
+def _shortened(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= NOTE_LENGTH else flat[: NOTE_LENGTH - 1] + "…"
+
+
 def _generic(event_type: str) -> str:
-    """`subscription.service_added` -> `Service added`."""
+    """`subscription.thing_happened` -> `Thing happened`."""
     _, _, action = event_type.partition(".")
     return (action or event_type).replace("_", " ").capitalize()
 

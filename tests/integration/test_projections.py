@@ -178,6 +178,29 @@ async def until(check: Callable[[], Awaitable[Any]], within: float = 30.0) -> An
         await asyncio.sleep(0.05)
 
 
+async def caught_up(pool: asyncpg.Pool) -> bool:
+    """Every projection has applied every committed event."""
+    return all(behind == 0 for behind, _ in (await projection_lag(pool)).values())
+
+
+async def catch_up(catchup: Catchup, pool: asyncpg.Pool) -> None:
+    """Run passes until everything is applied (another session may hold the horizon back)."""
+
+    async def step() -> bool:
+        await catchup.run_pass()
+        return await caught_up(pool)
+
+    await until(step)
+
+
+async def horizon_passed(pool: asyncpg.Pool) -> bool:
+    """No transaction that could still add events below the last one is running."""
+    return await pool.fetchval(
+        "select coalesce(max(txid) < pg_snapshot_xmin(pg_current_snapshot()), true)"
+        " from events.events"
+    )
+
+
 async def differences(pool: asyncpg.Pool) -> dict[str, int]:
     """Rows that differ between each live table and its shadow (both directions)."""
     found = {}
@@ -192,6 +215,8 @@ async def differences(pool: asyncpg.Pool) -> dict[str, int]:
 
 async def assert_equals_rebuild(pool: asyncpg.Pool) -> None:
     """The live read models are, row for row, what a rebuild from position 0 gives."""
+    await until(lambda: caught_up(pool))
+    await until(lambda: horizon_passed(pool))
     await build_shadows(pool)
     try:
         assert await differences(pool) == dict.fromkeys(TABLES, 0)
@@ -219,7 +244,7 @@ async def test_catch_up_builds_the_rows_and_equals_a_rebuild(pool: asyncpg.Pool)
     async with pool.acquire() as conn:
         await insert_raw(conn, t, "subscription.teleported", '{"to": "mars"}')  # not known yet
     # Small batches: renames and subscriptions land in different transactions than a rebuild's.
-    await live(pool, batch_size=4).run_pass()
+    await catch_up(live(pool, batch_size=4), pool)
 
     directory = {
         r["id"]: r for r in await pool.fetch("select * from read.directory where tenant_id=$1", t)
@@ -284,7 +309,6 @@ async def test_catch_up_builds_the_rows_and_equals_a_rebuild(pool: asyncpg.Pool)
     assert {r["actor"] for r in history} == {"Ada Admin", "Sam Support"}
     assert len(history) == sum(w.versions.values())  # the unknown type has no row yet
 
-    assert all(behind == 0 for behind, _ in (await projection_lag(pool)).values())
     await assert_equals_rebuild(pool)
 
 
@@ -310,7 +334,7 @@ async def test_an_event_committed_late_with_a_lower_position_is_applied(
         await tx.commit()
     finally:
         await slow.close()
-    await catchup.run_pass()
+    await catch_up(catchup, pool)
     found = {r["name"] for r in await pool.fetch(names, t)}
     assert found == {"Late Larry", "Early 0", "Early 1", "Early 2"}
     assert len(early) == 3 and await reached(pool, "directory", last)
@@ -325,7 +349,7 @@ async def test_rebuild_swaps_in_while_the_list_keeps_answering(pool: asyncpg.Poo
         await w.subscribe(f"SUB-{i + 1000:06d}", f"Bulk {i}", contact_id=ids["john"],
                           engineer_id=ids["bob"])  # fmt: skip
     worker = live(pool, batch_size=50)
-    await worker.run_pass()
+    await catch_up(worker, pool)
     indexes = (
         "select indexname from pg_indexes where schemaname = 'read' union all"
         " select conname from pg_constraint where connamespace = 'read'::regnamespace order by 1"
@@ -362,7 +386,7 @@ async def test_rebuild_swaps_in_while_the_list_keeps_answering(pool: asyncpg.Poo
         await listing_task
     assert seen and min(seen) >= floor
     assert seen == sorted(seen)  # the list never shrank
-    await worker.run_pass()
+    await catch_up(worker, pool)
     assert await pool.fetchval(count, t) == floor + 60
     assert [r[0] for r in await pool.fetch(indexes)] == names_before
     assert not await pool.fetchval(
@@ -374,7 +398,7 @@ async def test_rebuild_swaps_in_while_the_list_keeps_answering(pool: asyncpg.Poo
 async def test_rebuild_of_one_projection_leaves_the_others(pool: asyncpg.Pool) -> None:
     t = tenant()
     await scenario(Writer(pool, t))
-    await live(pool).run_pass()
+    await catch_up(live(pool), pool)
     before = await tenant_rows(pool, t)
     reached_positions = await rebuild(pool, ["history"])
     assert list(reached_positions) == ["history"]

@@ -24,15 +24,16 @@ from contracts.subjects import (
     events_wildcard,
 )
 from contracts.subscription import Status
+from services.projections.catalog import PROJECTIONS
 from services.projections.config import Settings
 from services.projections.delivery import CONSUMER_HEADER, ERROR_HEADER
-from services.projections.lag import projection_lag
 from services.projections.worker import PROJECTION_HEADER, Worker
 from services.subscription.eventstore import StoredEvent
 from tests.conftest import ROOT, tenant
 from tests.integration.test_projections import (
     Writer,
     assert_equals_rebuild,
+    caught_up,
     scenario,
     tenant_rows,
     until,
@@ -107,10 +108,6 @@ async def publish(nc: nats.NATS, namespace: str, envelope: dict[str, Any], msg_i
     await nc.jetstream().publish(subject, body, headers={"Nats-Msg-Id": msg_id})
 
 
-async def caught_up(pool: asyncpg.Pool) -> bool:
-    return all(behind == 0 for behind, _ in (await projection_lag(pool)).values())
-
-
 def settled(nc: nats.NATS, namespace: str):
     async def check() -> bool:
         info = await nc.jetstream().consumer_info(
@@ -163,16 +160,17 @@ async def test_a_poison_event_is_dead_lettered_and_later_events_proceed(
     for envelope in (await envelopes(pool, t))[-1:]:
         await publish(nc, namespace, envelope, envelope["event_id"])
 
-    async def dead_lettered() -> set[tuple[str, UUID]]:
+    handling = {n for n, p in PROJECTIONS.items() if "subscription.status_changed" in p.handles}
+    assert {"subscriptions", "history"} <= handling
+    expected = {(p, e) for p in handling for e in poison}
+
+    async def dead_lettered() -> bool:
         rows = await pool.fetch(
             "select projection, event_id from read.dead_letters where event_id = any($1)", poison
         )
-        found = {(r["projection"], r["event_id"]) for r in rows}
-        return found if len(found) == 4 else set()
+        return {(r["projection"], r["event_id"]) for r in rows} == expected
 
-    assert await until(dead_lettered) == {
-        (p, e) for p in ("subscriptions", "history") for e in poison
-    }
+    await until(dead_lettered)
     await until(lambda: caught_up(pool))
     rows = await pool.fetch("select id, status from read.subscriptions where tenant_id = $1", t)
     assert {r["id"]: r["status"] for r in rows} == {first: "Active", second: "Active"}
