@@ -1,0 +1,44 @@
+"""How big a run is: `quick` (under two minutes, what the test runs) and `full` (the figures)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    command_seconds: float  # closed-loop commands from 32 connections (the issue: 30 s)
+    steady_seconds: float  # at a fixed 1,000 commands/s
+    freshness_seconds: float  # at 500 commands/s
+    warmup_seconds: float
+    append_seconds: float  # per store and concurrency
+    subscriptions: int  # for reads and the rebuild (the issue: 1,000,000)
+    read_seconds: float  # per list query
+    connections: int = 32
+    steady_rate: float = 1000
+    freshness_rate: float = 500
+
+
+SIZES = {
+    "quick": Size(
+        name="quick",
+        command_seconds=4,
+        steady_seconds=3,
+        freshness_seconds=3,
+        warmup_seconds=1,
+        append_seconds=1.5,
+        subscriptions=20_000,
+        read_seconds=1,
+    ),
+    "full": Size(
+        name="full",
+        command_seconds=30,
+        steady_seconds=30,
+        freshness_seconds=20,
+        warmup_seconds=3,
+        append_seconds=8,
+        subscriptions=1_000_000,
+        read_seconds=3,
+    ),
+}

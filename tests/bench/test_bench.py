@@ -1,0 +1,76 @@
+"""The benchmark suite keeps working: its quick size runs once, end to end, on the real servers.
+
+No figure is asserted (the machine is shared and noisy): only that every scenario ran, reported
+figures and memory, and left no database, stream or process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import nats
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.bench
+
+SCENARIOS = {"commands", "steady", "freshness", "append", "rebuild", "reads"}
+
+
+def test_quick_run_reports_every_scenario_and_cleans_up(
+    servers: tuple[str, str], tmp_path: Path
+) -> None:
+    if shutil.which("wrk") is None:
+        pytest.fail("the benchmark needs wrk: apt-get install wrk (.ci/run installs it)")
+    env = {**os.environ, "DATABASE_URL": servers[0], "NATS_URL": servers[1]}
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--size", "quick", "--results", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    [result] = tmp_path.glob("*-quick.json")
+    report = json.loads(result.read_text())
+    by_name = {s["name"]: s for s in report["scenarios"]}
+    assert set(by_name) == SCENARIOS
+    for scenario in by_name.values():
+        assert scenario["error"] is None
+        assert scenario["figures"], scenario["name"]
+        assert all(f["value"] == f["value"] for f in scenario["figures"]), "no NaN figure"
+        assert scenario["rss_mib"], scenario["name"]
+    assert {"api", "relay", "projections", "wrk"} <= set(by_name["commands"]["rss_mib"])
+    assert "rebuild" in by_name["rebuild"]["rss_mib"]
+    assert "| scenario |" not in run.stdout and "scenario" in run.stdout  # the plain table
+    assert asyncio.run(_leftovers(servers, report)) == ([], False)
+
+
+async def _leftovers(servers: tuple[str, str], report: dict) -> tuple[list[str], bool]:
+    """Databases of the run still there, and whether its stream still exists."""
+    conn = await asyncpg.connect(urlunsplit(urlsplit(servers[0])._replace(path="/postgres")))
+    try:
+        rows = await conn.fetch(
+            "select datname from pg_database where datname = any($1)", report["databases"]
+        )
+    finally:
+        await conn.close()
+    client = await nats.connect(servers[1])
+    try:
+        await client.jetstream().stream_info(f"{report['namespace'].upper()}_EVENTS")
+        stream = True
+    except nats.js.errors.NotFoundError:
+        stream = False
+    finally:
+        await client.close()
+    return [r["datname"] for r in rows], stream
