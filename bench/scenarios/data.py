@@ -50,6 +50,7 @@ class DataSystem:
         self.memory = memory
         self.dataset: dataset.Dataset | None = None
         self.rebuilt = False
+        self.analyzed = False
 
     async def prepare(self, size: Size) -> dataset.Dataset:
         """Set up the database and load the events (once)."""
