@@ -35,6 +35,8 @@ class Projection(ABC):
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
+        self.buffered = False
+        """Set by a rebuild's bulk load: `apply` may keep rows in memory until `flush`."""
 
     def table(self, name: str) -> str:
         """Qualified name of one of this projection's tables (live or shadow)."""
@@ -48,6 +50,9 @@ class Projection(ABC):
     @abstractmethod
     async def apply(self, conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
         """Fold a batch of handled events into the tables, in the caller's transaction."""
+
+    async def flush(self, conn: asyncpg.Connection) -> None:  # noqa: B027 (an optional hook)
+        """Write whatever a buffered `apply` still holds in memory (nothing by default)."""
 
 
 def columns(rows: Iterable[Mapping[str, Any]], names: Sequence[str]) -> list[list[Any]]:

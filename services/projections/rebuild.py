@@ -67,11 +67,19 @@ async def build_shadows(
             await _create_shadow(conn, projection)
     catchup = Catchup(pool, projections, batch_size=batch_size, shadow=True)
     log.info("rebuild started", extra={"projections": [p.name for p in projections]})
-    await catchup.run_pass()  # one read of the store feeds every shadow
+    for projection in projections:
+        projection.buffered = True
+    try:
+        await catchup.run_pass()  # one read of the store feeds every shadow
+    finally:
+        for projection in projections:
+            projection.buffered = False
     async with pool.acquire() as conn:
         for projection in projections:
+            async with conn.transaction():
+                await projection.flush(conn)
             await _index_shadow(conn, projection)
-    await catchup.run_pass()  # what arrived meanwhile
+    await catchup.run_pass()  # what arrived meanwhile, written as the worker writes it
     return catchup
 
 

@@ -249,11 +249,13 @@ class Catchup:
     async def _failed(self, track: Track, event: StoredEvent, exc: Exception) -> bool:
         name = track.projection.name
         error = f"{type(exc).__name__}: {exc}"
-        if await self.pool.fetchval(IS_DEAD_LETTERED, name, event.event_id):
-            track.skipped.add(event.event_id)  # given up on meanwhile by a worker
-            return True
         if self.shadow:
+            # A rebuild skips what was dead-lettered before it began and stops at anything else
+            # (rows a buffered fold holds in memory are not rolled back with the transaction).
             raise EventFailed(f"{name} cannot apply event {event.event_id}: {error}") from exc
+        if await self.pool.fetchval(IS_DEAD_LETTERED, name, event.event_id):
+            track.skipped.add(event.event_id)  # given up on meanwhile by another worker
+            return True
         previous = track.failure
         same = previous is not None and previous.event.event_id == event.event_id
         attempts = (previous.attempts if same and previous else 0) + 1

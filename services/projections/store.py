@@ -35,8 +35,8 @@ class Checkpoint:
 class StoredEvent:
     """One row of events.events.
 
-    Payload and metadata arrive as JSON text and are decoded only when used: most projections
-    pass over most events, and history copies the payload text as it is.
+    The payload arrives as JSON text and is decoded only when used (most projections pass over
+    most events, and history copies the text as it is); of the metadata only the actor comes.
     """
 
     position: int
@@ -49,7 +49,6 @@ class StoredEvent:
     type: str
     schema_version: int
     data_json: str
-    metadata_json: str
     actor: str
     occurred_at: datetime
     _payload: Event | None = field(default=None, repr=False)
@@ -81,8 +80,8 @@ class StoredEvent:
             return self.data_json
         return json.dumps(upcast(self.type, self.schema_version, self.data))
 
-    def envelope(self) -> EventEnvelope:
-        """The envelope as the relay publishes it."""
+    def envelope(self, metadata_json: str) -> EventEnvelope:
+        """The envelope as the relay publishes it (metadata is not read with the batches)."""
         return EventEnvelope(
             event_id=self.event_id,
             type=self.type,
@@ -93,7 +92,7 @@ class StoredEvent:
             version=self.version,
             position=self.position,
             occurred_at=self.occurred_at,
-            metadata=Metadata.model_validate_json(self.metadata_json),
+            metadata=Metadata.model_validate_json(metadata_json),
             data=self.data,
         )
 
@@ -102,7 +101,7 @@ class StoredEvent:
 # on that expression cannot use the (txid, position) index (a full sort of the table per batch).
 READ_COMMITTED = """
 select e.position, e.txid::text::bigint as txid, e.event_id, e.tenant_id, e.stream_id,
-       e.stream_type, e.version, e.type, e.schema_version, e.data::text, e.metadata::text,
+       e.stream_type, e.version, e.type, e.schema_version, e.data::text,
        coalesce(e.metadata->>'actor', 'unknown'), e.occurred_at
 from events.events e
 where (e.txid, e.position) > ($1::text::xid8, $2::bigint)
@@ -118,3 +117,11 @@ async def read_committed(
     """Events after a checkpoint, in commit-safe order; never one that may yet precede."""
     rows = await executor.fetch(READ_COMMITTED, str(after.txid), after.position, limit)
     return [StoredEvent(*row) for row in rows]
+
+
+METADATA = "select metadata::text from events.events where event_id = $1"
+
+
+async def metadata_json(executor: asyncpg.Pool | asyncpg.Connection, event_id: UUID) -> str:
+    """The stored metadata of one event, as JSON text (for its envelope)."""
+    return str(await executor.fetchval(METADATA, event_id))

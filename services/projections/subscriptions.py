@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from io import BytesIO
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +22,7 @@ from contracts import directory as dev
 from contracts import subscription as sev
 
 from .directory import EDITED_TYPES, REGISTERED_TYPES
-from .projection import Key, Projection, columns, keys_arrays
+from .projection import Key, Projection, columns, copy_text, keys_arrays
 from .store import StoredEvent
 
 TYPES = {
@@ -44,7 +45,11 @@ SHOWN = {
 }
 EDITABLE = ("name", "description", *SHOWN)
 UNIQUE_NUMBER = re.compile(r"^SUB-(\d{1,18})$")
+BUFFER_ROWS = 250_000  # new rows a buffered rebuild holds in memory before writing them
 CREATED = sev.SubscriptionCreated.model_fields["type"].default
+EDITED = sev.SubscriptionEdited.model_fields["type"].default
+STATUS_CHANGED = sev.SubscriptionStatusChanged.model_fields["type"].default
+ENGINEER_ASSIGNED = sev.SubscriptionEngineerAssigned.model_fields["type"].default
 
 LOAD_REFS = """
 select * from {subscription_refs}
@@ -111,6 +116,10 @@ class SubscriptionsProjection(Projection):
         }
     )
 
+    def __init__(self, suffix: str = "") -> None:
+        super().__init__(suffix)
+        self._buffer: dict[Key, Row] = {}
+
     async def apply(self, conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
         """Fold refs, new rows and patches in memory, then write them in a few statements."""
         # Entries edited in the batch are folded from their stored names; the names the rows
@@ -118,7 +127,9 @@ class SubscriptionsProjection(Projection):
         refs = await self._load_refs(
             conn, {(e.tenant_id, e.stream_id) for e in events if e.type in EDITED_TYPES}
         )
-        created: dict[Key, Row] = {}
+        # Buffered (a rebuild's bulk load), new rows stay in memory across batches, later events
+        # fold into them there, and they are written once by `flush`.
+        created: dict[Key, Row] = self._buffer if self.buffered else {}
         patches: dict[Key, Row] = {}
         changed_refs: dict[Key, Row] = {}
         renamed: dict[Key, Row] = {}
@@ -134,13 +145,36 @@ class SubscriptionsProjection(Projection):
                 ref = _edited_ref(refs[key], event)
                 if ref != refs[key]:
                     changed_refs[key] = renamed[key] = refs[key] = ref
-        shown = [(key[0], row) for key, row in created.items()]
-        shown += [(key[0], patch) for key, patch in patches.items()]
-        wanted = {(t, row[f]) for t, row in shown for f in SHOWN if row.get(f) is not None}
+        new_rows = {} if self.buffered else created
+        shown = [(key, row) for key, row in (*new_rows.items(), *patches.items())]
+        await self._show_names(conn, shown, refs)
+        await self._write(conn, changed_refs, new_rows, patches, renamed)
+        if self.buffered and len(self._buffer) >= BUFFER_ROWS:
+            await self.flush(conn)
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        """Write the buffered new rows with the names their entries have now, by COPY."""
+        if not self._buffer:
+            return
+        await self._show_names(conn, list(self._buffer.items()), {})
+        table = self.table("subscriptions").removeprefix("read.")
+        await conn.copy_to_table(
+            table,
+            schema_name="read",
+            columns=COLUMNS,
+            source=BytesIO(copy_text(self._buffer.values(), COLUMNS)),
+            format="text",
+        )
+        self._buffer = {}
+
+    async def _show_names(
+        self, conn: asyncpg.Connection, shown: list[tuple[Key, Row]], refs: dict[Key, Row]
+    ) -> None:
+        """Copy into rows (or patches) the names of the entries they point at."""
+        wanted = {(k[0], row[f]) for k, row in shown for f in SHOWN if row.get(f) is not None}
         refs |= await self._load_refs(conn, wanted - refs.keys())
-        for tenant_id, row in shown:
+        for (tenant_id, _), row in shown:
             _show_names(tenant_id, row, refs)
-        await self._write(conn, changed_refs, created, patches, renamed)
 
     async def _load_refs(self, conn: asyncpg.Connection, keys: set[Key]) -> dict[Key, Row]:
         if not keys:
@@ -192,7 +226,7 @@ def _created(event: StoredEvent) -> Row:
     row.update(
         tenant_id=event.tenant_id,
         id=event.stream_id,
-        status=payload.status.value,
+        status=str(payload.status),
         unique_number=unique_number(payload.unique_id),
         version=event.version,
         created_at=event.occurred_at,
@@ -203,15 +237,16 @@ def _created(event: StoredEvent) -> Row:
 
 def _patch(row: Row, event: StoredEvent) -> None:
     """Fold a later subscription event into a new row or into the patch of an existing one."""
-    match event.payload():
-        case sev.SubscriptionEdited(changes=changes):
-            for field, change in changes.items():
-                if field in EDITABLE:
-                    row[field] = _uuid(change.new) if field in SHOWN else change.new
-        case sev.SubscriptionStatusChanged(to_status=status):
-            row["status"] = status.value
-        case sev.SubscriptionEngineerAssigned(to_engineer_id=engineer_id):
-            row["engineer_id"] = engineer_id
+    payload: Any = event.payload()
+    # Dispatch on the type name: a `match` on pydantic classes pays an ABC check per case.
+    if event.type == STATUS_CHANGED:
+        row["status"] = str(payload.to_status)
+    elif event.type == ENGINEER_ASSIGNED:
+        row["engineer_id"] = payload.to_engineer_id
+    elif event.type == EDITED:
+        for field, change in payload.changes.items():
+            if field in EDITABLE:
+                row[field] = _uuid(change.new) if field in SHOWN else change.new
     row["version"] = event.version
     row["updated_at"] = event.occurred_at
 

@@ -96,7 +96,7 @@ def _directory_sentences(kind: str) -> dict[str, Sentence]:
 
 
 def _status_changed(p: Any, _: Names) -> str:
-    moved = f"Status changed from {p.from_status.value} to {p.to_status.value}"
+    moved = f"Status changed from {p.from_status} to {p.to_status}"  # StrEnum: the value
     return _with_reason(moved, p.reason)
 
 
@@ -110,7 +110,7 @@ SENTENCES: dict[str, Sentence] = {
     **_directory_sentences("organization"),
     **_directory_sentences("engineer"),
     **_directory_sentences("service_contract"),
-    "subscription.created": lambda p, _: f"Subscription {p.unique_id} created ({p.status.value})",
+    "subscription.created": lambda p, _: f"Subscription {p.unique_id} created ({p.status})",
     "subscription.edited": lambda p, n: changes(p.changes, n) or "Subscription edited",
     "subscription.status_changed": _status_changed,
     "subscription.engineer_assigned": lambda p, n: (

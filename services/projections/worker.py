@@ -30,7 +30,7 @@ from .db import create_pool
 from .delivery import Backoff, Redelivery, dead_letter_headers, deliveries, settle
 from .metrics import Metrics
 from .runner import Catchup
-from .store import StoredEvent
+from .store import StoredEvent, metadata_json
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,9 @@ class Worker:
     ) -> None:
         headers = dead_letter_headers(None, CONSUMER, error, attempts)
         headers |= {PROJECTION_HEADER: projection, "Nats-Msg-Id": str(event.event_id)}
-        body = event.envelope().model_dump_json().encode()
+        assert self.pool is not None
+        metadata = await metadata_json(self.pool, event.event_id)
+        body = event.envelope(metadata).model_dump_json().encode()
         await self.broker.publish(body, self.policy.dead_letter_subject, headers=headers)
 
 
