@@ -166,43 +166,57 @@ select * from unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::uuid[], 
 returning position, stream_id, version
 """
 
-RESERVE = """
-insert into events.reservations (tenant_id, kind, value, stream_id)
-select $1, * from unnest($2::text[], $3::text[], $4::uuid[])
-on conflict do nothing
-returning kind, value
-"""
-
-RESERVATION_HOLDER = """
-select stream_id from events.reservations where tenant_id = $1 and kind = $2 and value = $3
-"""
-
 ADDRESS_KINDS = ("ipv4", "ipv6")
 
-RESERVE_ADDRESSES = """
-insert into events.address_reservations (tenant_id, kind, value, net, stream_id)
-select $1, kind, value, value::cidr, stream_id
-from unnest($2::text[], $3::text[], $4::uuid[]) as x(kind, value, stream_id)
-on conflict do nothing
-returning kind, value
+# One statement, so one round trip and its own transaction: reservations released and taken,
+# the events, and the idempotency record. Any constraint it breaks undoes all of it.
+APPEND = """
+with released as (
+    delete from events.reservations r
+    using unnest($11::text[], $12::text[], $13::text[], $14::uuid[]) as x(t, k, v, s)
+    where r.tenant_id = x.t and r.kind = x.k and r.value = x.v and r.stream_id = x.s
+), released_addresses as (
+    delete from events.address_reservations r
+    using unnest($15::text[], $16::text[], $17::text[], $18::uuid[]) as x(t, k, v, s)
+    where r.tenant_id = x.t and r.kind = x.k and r.value = x.v and r.stream_id = x.s
+), reserved as (
+    insert into events.reservations (tenant_id, kind, value, stream_id)
+    select * from unnest($19::text[], $20::text[], $21::text[], $22::uuid[])
+), reserved_addresses as (
+    insert into events.address_reservations (tenant_id, kind, value, net, stream_id)
+    select t, k, v, v::cidr, s from unnest($23::text[], $24::text[], $25::text[], $26::uuid[])
+        as x(t, k, v, s)
+), appended as (
+    insert into events.events
+        (tenant_id, stream_id, stream_type, version, event_id, type, schema_version,
+         data, metadata, occurred_at)
+    select * from unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::uuid[], $6::text[],
+                         $7::int[], $8::jsonb[], $9::jsonb[], $10::timestamptz[])
+    returning position, stream_id, version
+), remembered as (
+    insert into events.idempotency_keys (tenant_id, key, request_hash, status_code, body)
+    select $27, $28, $29, $30,
+           jsonb_set($31::jsonb, '{position}', to_jsonb((select max(position) from appended)))
+    where $28::text is not null
+)
+select position, stream_id, version from appended
 """
 
-ADDRESS_HOLDER = """
-select stream_id, value from events.address_reservations
-where tenant_id = $1 and net && $2::cidr
+# Who holds what a failed append asked for (read after the failure, so the holder committed).
+VALUE_HOLDER = """
+select x.kind, x.value, r.stream_id
+from unnest($2::text[], $3::text[]) as x(kind, value)
+join events.reservations r on r.tenant_id = $1 and r.kind = x.kind and r.value = x.value
+where r.stream_id <> $4
 limit 1
 """
 
-RELEASE_ADDRESSES = """
-delete from events.address_reservations r
-using unnest($2::text[], $3::text[], $4::uuid[]) as x(kind, value, stream_id)
-where r.tenant_id = $1 and r.kind = x.kind and r.value = x.value and r.stream_id = x.stream_id
-"""
-
-RELEASE = """
-delete from events.reservations r
-using unnest($2::text[], $3::text[], $4::uuid[]) as x(kind, value, stream_id)
-where r.tenant_id = $1 and r.kind = x.kind and r.value = x.value and r.stream_id = x.stream_id
+ADDRESS_HOLDER = """
+select x.kind, x.value, r.stream_id, r.value as held
+from unnest($2::text[], $3::text[]) as x(kind, value)
+join events.address_reservations r on r.tenant_id = $1 and r.net && x.value::cidr
+where r.stream_id <> $4
+limit 1
 """
 
 REMEMBER = """
@@ -254,20 +268,67 @@ class EventStore:
         idempotency: IdempotencyKey | None = None,
         answer: Any = None,
     ) -> list[Appended]:
-        """Append to one or more streams in one transaction.
+        """Append to one or more streams atomically, with their reservations.
 
         `answer(appended) -> (status, body)` builds the response remembered under the
-        idempotency key in the same transaction.
+        idempotency key in the same statement (the body's `position` is filled in there).
         """
-        async with self._pool.acquire() as conn, conn.transaction():
-            for item in appends:
-                await _reserve(conn, item)
-            rows = await _insert(conn, appends)
-            result = _outcomes(appends, rows)
-            if idempotency is not None:
-                status, body = answer(result)
-                await _remember(conn, idempotency, status, body)
-            return result
+        remembered: list[Any] = [None] * 5
+        if idempotency is not None:
+            planned = [
+                Appended(i.stream_id, i.expected_version + len(i.events), 0) for i in appends
+            ]
+            status, body = answer(planned)
+            remembered = [
+                idempotency.tenant_id,
+                idempotency.key,
+                idempotency.request_hash,
+                status,
+                body,
+            ]
+        try:
+            rows = await self._pool.fetch(
+                APPEND, *_event_columns(appends), *_reservation_columns(appends), *remembered
+            )
+        except asyncpg.UniqueViolationError as exc:
+            await self._explain(exc, appends, idempotency)
+            raise
+        except asyncpg.ExclusionViolationError as exc:
+            await self._explain(exc, appends, idempotency)
+            raise
+        return _outcomes(appends, rows)
+
+    async def _explain(
+        self,
+        exc: asyncpg.PostgresError,
+        appends: Sequence[StreamAppend],
+        idempotency: IdempotencyKey | None,
+    ) -> None:
+        """Raise the domain's reading of a broken constraint."""
+        constraint = getattr(exc, "constraint_name", None)
+        if constraint == "events_stream_id_version_key":
+            raise ConcurrencyError("the stream changed since it was read") from exc
+        if constraint == "idempotency_keys_pkey" and idempotency is not None:
+            found = await self.recall(idempotency.tenant_id, idempotency.key)
+            if found is not None:
+                raise AlreadyAnswered(found) from exc
+        for item in appends:
+            values = [r for r in item.reserve if r.kind not in ADDRESS_KINDS]
+            addresses = [r for r in item.reserve if r.kind in ADDRESS_KINDS]
+            for sql, wanted in ((VALUE_HOLDER, values), (ADDRESS_HOLDER, addresses)):
+                if not wanted:
+                    continue
+                row = await self._pool.fetchrow(
+                    sql,
+                    item.tenant_id,
+                    [r.kind for r in wanted],
+                    [r.value for r in wanted],
+                    item.stream_id,
+                )
+                if row is not None:
+                    taken = Reservation(row["kind"], row["value"])
+                    held = row.get("held")
+                    raise ReservationTaken(item.tenant_id, taken, row["stream_id"], held) from exc
 
     async def recall(self, tenant_id: str, key: str) -> Remembered | None:
         """The first outcome remembered under an idempotency key, if any."""
@@ -290,42 +351,7 @@ class EventStore:
         return [StoredEvent(**row) for row in rows]
 
 
-async def _reserve(conn: asyncpg.Connection, item: StreamAppend) -> None:
-    addresses = [r for r in item.reserve if r.kind in ADDRESS_KINDS]
-    values = [r for r in item.reserve if r.kind not in ADDRESS_KINDS]
-    if item.release:
-        gone = [r for r in item.release if r.kind in ADDRESS_KINDS]
-        rest = [r for r in item.release if r.kind not in ADDRESS_KINDS]
-        if gone:
-            await conn.execute(RELEASE_ADDRESSES, item.tenant_id, *_columns(gone, item.stream_id))
-        if rest:
-            await conn.execute(RELEASE, item.tenant_id, *_columns(rest, item.stream_id))
-    if values:
-        got = await conn.fetch(RESERVE, item.tenant_id, *_columns(values, item.stream_id))
-        for reservation in set(values) - {Reservation(r["kind"], r["value"]) for r in got}:
-            holder = await conn.fetchval(
-                RESERVATION_HOLDER, item.tenant_id, reservation.kind, reservation.value
-            )
-            if holder != item.stream_id:
-                raise ReservationTaken(item.tenant_id, reservation, holder)
-    if addresses:
-        got = await conn.fetch(
-            RESERVE_ADDRESSES, item.tenant_id, *_columns(addresses, item.stream_id)
-        )
-        for reservation in set(addresses) - {Reservation(r["kind"], r["value"]) for r in got}:
-            row = await conn.fetchrow(ADDRESS_HOLDER, item.tenant_id, reservation.value)
-            raise ReservationTaken(item.tenant_id, reservation, row["stream_id"], row["value"])
-
-
-def _columns(reservations: Sequence[Reservation], stream_id: UUID) -> list[list[Any]]:
-    return [
-        [r.kind for r in reservations],
-        [r.value for r in reservations],
-        [stream_id] * len(reservations),
-    ]
-
-
-async def _insert(conn: asyncpg.Connection, appends: Sequence[StreamAppend]) -> list[Any]:
+def _event_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
     columns: list[list[Any]] = [[] for _ in range(10)]
     for item in appends:
         metadata = item.metadata.model_dump(mode="json")
@@ -344,12 +370,20 @@ async def _insert(conn: asyncpg.Connection, appends: Sequence[StreamAppend]) -> 
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
-    try:
-        return await conn.fetch(INSERT_EVENTS, *columns)
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == "events_stream_id_version_key":
-            raise ConcurrencyError("the stream changed since it was read") from exc
-        raise
+    return columns
+
+
+def _reservation_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
+    """Released values, released addresses, reserved values, reserved addresses: 4 x 4 arrays."""
+    groups: list[list[list[Any]]] = [[[], [], [], []] for _ in range(4)]
+    for item in appends:
+        for offset, reservations in ((0, item.release), (2, item.reserve)):
+            for r in reservations:
+                group = groups[offset + (r.kind in ADDRESS_KINDS)]
+                values = (item.tenant_id, r.kind, r.value, item.stream_id)
+                for column, value in zip(group, values, strict=True):
+                    column.append(value)
+    return [column for group in groups for column in group]
 
 
 def _outcomes(appends: Sequence[StreamAppend], rows: list[Any]) -> list[Appended]:

@@ -92,10 +92,15 @@ class Handlers:
         """Create or change a subscription."""
 
         async def attempt() -> Outcome:
-            stream = await self._store.load(ctx.tenant_id, command.subscription_id)
+            # The stream and the directory entries it refers to, in one round trip.
+            referenced = subscription.referenced_ids(command)
+            streams = await self._store.load_many(
+                ctx.tenant_id, [command.subscription_id, *referenced]
+            )
+            stream = streams.get(command.subscription_id, [])
             version = _check_version(stream, ctx.if_match)
             state = _fold(subscription.evolve, subscription.initial_state, stream)
-            refs = await self.references(ctx.tenant_id, subscription.referenced_ids(command))
+            refs = _references({i: streams[i] for i in referenced if i in streams})
             events = subscription.decide(command, state, refs)
             after = _fold_payloads(subscription.evolve, state, events)
             before_claims, after_claims = subscription.held(state), subscription.held(after)
@@ -111,16 +116,6 @@ class Handlers:
     async def next_unique_id(self, tenant_id: str) -> str:
         """A fresh human-readable unique ID for a new subscription of the tenant."""
         return await self._unique_ids.next(tenant_id)
-
-    async def references(self, tenant_id: str, ids: set[UUID]) -> subscription.Directory:
-        """The tenant's directory entries among `ids`, as the subscription decider sees them."""
-        streams = await self._store.load_many(tenant_id, sorted(ids))
-        found = {}
-        for entry_id, events in streams.items():
-            state = _fold(directory.evolve, directory.initial_state, events)
-            if isinstance(state, directory.Registered):
-                found[entry_id] = subscription.Reference(state.kind, state.active)
-        return found
 
     async def _append(
         self,
@@ -172,6 +167,16 @@ class Handlers:
                     raise VersionMismatch(ctx.if_match) from None
                 await asyncio.sleep(random.uniform(0, 0.005 * (tries + 1)))
         raise LostRace("the resource kept changing; retry")
+
+
+def _references(streams: dict[UUID, list[StoredEvent]]) -> subscription.Directory:
+    """Directory entries as the subscription decider sees them."""
+    found = {}
+    for entry_id, events in streams.items():
+        state = _fold(directory.evolve, directory.initial_state, events)
+        if isinstance(state, directory.Registered):
+            found[entry_id] = subscription.Reference(state.kind, state.active)
+    return found
 
 
 def _outcome(appended: Appended) -> Outcome:

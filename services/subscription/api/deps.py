@@ -13,18 +13,19 @@ from ..queries import NotYetVisible, wait_for
 from .problems import Problem
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+async def _pool(request: Request) -> asyncpg.Pool:
     return request.app.state.pool
 
 
-def _handlers(request: Request) -> Handlers:
+async def _handlers(request: Request) -> Handlers:
     return request.app.state.handlers
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+# Dependencies are coroutines: FastAPI runs a plain function in a worker thread, per request.
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
 Commands = Annotated[Handlers, Depends(_handlers)]
 AppSettings = Annotated[Settings, Depends(_settings)]
