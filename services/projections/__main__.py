@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 from typing import Annotated
 
@@ -17,11 +18,22 @@ app = typer.Typer(
 )
 
 
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class _Fields(logging.Formatter):
+    """The usual line, then the structured `extra` fields as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        return line + "".join(f" {k}={v}" for k, v in fields.items())
+
+
 def _logging() -> None:
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Fields("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=get_settings().log_level.upper(), handlers=[handler])
 
 
 @app.command()
@@ -56,22 +68,18 @@ def rebuild(
     projection: Annotated[
         list[str] | None, typer.Option("--projection", "-p", help="Only this one (repeatable)")
     ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Projections rebuilt at once, in processes")
+    ] = 0,
 ) -> None:
     """Rebuild read models from position 0 into shadow tables and swap them in."""
-    from .db import create_pool
-    from .rebuild import rebuild as run_rebuild
+    from .rebuild import rebuild_in_processes
 
     _logging()
     settings = get_settings()
-
-    async def main() -> dict[str, int]:
-        pool = await create_pool(settings.dsn, 6)
-        try:
-            return await run_rebuild(pool, projection, settings.batch_size)
-        finally:
-            await pool.close()
-
-    for name, position in asyncio.run(main()).items():
+    jobs = jobs or (os.cpu_count() or 1)
+    reached = rebuild_in_processes(settings.dsn, projection, settings.batch_size, jobs)
+    for name, position in reached.items():
         typer.echo(f"{name}: rebuilt up to position {position}")
 
 

@@ -29,12 +29,16 @@ select projection, count(*) as dead_letters from read.dead_letters
 group by projection order by projection
 """
 
+# A position beyond every committed event is not reached yet: events may still be appended below.
 REACHED = """
-select not exists (
-    select 1 from read.checkpoints c
-    join events.events e on (e.txid, e.position) > (c.txid, c.position)
-    where c.projection = $1 and e.position <= $2
-) and exists (select 1 from read.checkpoints where projection = $1)
+with checkpoint as (
+    select coalesce(max(txid), '0'::xid8) as txid, coalesce(max(position), 0) as position
+    from read.checkpoints where projection = $1
+)
+select $2 <= (select coalesce(max(position), 0) from events.events) and not exists (
+    select 1 from events.events e, checkpoint c
+    where (e.txid, e.position) > (c.txid, c.position) and e.position <= $2
+)
 """
 
 

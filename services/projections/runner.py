@@ -264,7 +264,7 @@ class Catchup:
         log.error(
             "projection failed on an event",
             extra=_fields(name, event) | {"attempts": attempts, "error": error},
-            exc_info=exc,
+            exc_info=exc if attempts == 1 else None,  # the traceback once, not at every retry
         )
         if attempts < self.max_attempts:
             return False

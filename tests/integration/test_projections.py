@@ -241,6 +241,9 @@ async def test_catch_up_builds_the_rows_and_equals_a_rebuild(pool: asyncpg.Pool)
     t = tenant()
     w = Writer(pool, t)
     ids = await scenario(w)
+    odd = 'Tab\there "quoted" back\\slash\nnew line, \\N'  # what COPY's text format escapes
+    ids["odd"] = await w.register("contact", name=odd)
+    ids["s4"] = await w.subscribe("SUB-7", odd, contact_id=ids["odd"], engineer_id=ids["bob"])
     async with pool.acquire() as conn:
         await insert_raw(conn, t, "subscription.teleported", '{"to": "mars"}')  # not known yet
     # Small batches: renames and subscriptions land in different transactions than a rebuild's.
@@ -282,6 +285,7 @@ async def test_catch_up_builds_the_rows_and_equals_a_rebuild(pool: asyncpg.Pool)
         "Acme",
     )
     assert (s3["unique_number"], s3["engineer_name"]) == (0, "Alice Ng")
+    assert (subs[ids["s4"]]["name"], subs[ids["s4"]]["contact_name"]) == (odd, odd)
 
     history = await pool.fetch(
         "select stream_id, summary, actor from read.history where tenant_id=$1 order by position",
@@ -306,6 +310,7 @@ async def test_catch_up_builds_the_rows_and_equals_a_rebuild(pool: asyncpg.Pool)
     assert by_stream[ids["sc1"]][0] == "Service contract registered: SC-1 (Fibre 100)"
     assert by_stream[ids["alice"]][-1] == "Engineer deactivated: left the company"
     assert by_stream[ids["john"]][-1] == 'Email set to "john@example.org"'
+    assert by_stream[ids["odd"]] == [f"Contact registered: {odd}"]
     assert {r["actor"] for r in history} == {"Ada Admin", "Sam Support"}
     assert len(history) == sum(w.versions.values())  # the unknown type has no row yet
 
