@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     # How long the broker waits for an ack before redelivering; handlers signal progress sooner.
     ack_wait: float = Field(30.0, alias="PROJECTIONS_ACK_WAIT", gt=1)
     metrics_port: int | None = Field(None, alias="PROJECTIONS_METRICS_PORT")
-    pool_size: int = Field(5, alias="PROJECTIONS_DB_POOL_SIZE", ge=2)
+    # One connection per projection applying at once, plus the next batch being read.
+    pool_size: int = Field(8, alias="PROJECTIONS_DB_POOL_SIZE", ge=2)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     @property

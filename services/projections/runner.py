@@ -182,9 +182,10 @@ class Catchup:
 
     async def give_up(self, event_id: UUID, error: str, attempts: int) -> None:
         """Skip an event from now on in every projection stuck on it, recording why."""
-        for track in self.blocking(event_id):
-            assert track.failure is not None
-            await self._record(track, track.failure.event, error, attempts)
+        async with self._lock:  # not while a pass may be retrying it
+            for track in self.blocking(event_id):
+                assert track.failure is not None
+                await self._record(track, track.failure.event, error, attempts)
 
     async def _start(self, conn: asyncpg.Connection | None) -> None:
         if self._started:
