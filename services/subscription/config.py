@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Literal
 
@@ -9,6 +10,7 @@ from pydantic import Field, NatsDsn, PostgresDsn, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TOKEN = "dev-token"
+log = logging.getLogger(__name__)
 
 
 class Settings(BaseSettings):
@@ -36,10 +38,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _dev_token_only_in_development(self) -> Settings:
-        if self.env == "development" and self.admin_token is None:
+        if self.env != "development":
+            if self.admin_token is not None:
+                # Refused, not fatal: a stray variable must not open production, nor stop it.
+                log.warning("WISPGATE_ADMIN_TOKEN is ignored unless WISPGATE_ENV=development")
+            self.admin_token = None
+        elif self.admin_token is None:
             self.admin_token = DEV_TOKEN
-        if self.admin_token is not None and self.env != "development":
-            raise ValueError("WISPGATE_ADMIN_TOKEN is refused unless WISPGATE_ENV=development")
         return self
 
     @property
