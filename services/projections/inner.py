@@ -7,6 +7,7 @@ transaction and order; what the rows hold depends only on the events and their o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
 from typing import Any
 
 import asyncpg
@@ -117,10 +118,10 @@ class InnerProjection(Projection):
     handles = frozenset(m.model_fields["type"].default for m in _TYPES)
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
-        """Apply each event of the batch in order."""
-        for event in events:
-            for sql, args in self._statements(event):
-                await conn.execute(self.sql(sql), *args)
+        """Apply the batch's statements in order; runs of one statement go as one executemany."""
+        statements = [st for event in events for st in self._statements(event)]
+        for sql, run in groupby(statements, key=lambda st: st[0]):
+            await conn.executemany(self.sql(sql), [args for _, args in run])
 
     def _statements(self, event: StoredEvent) -> list[tuple[str, tuple[Any, ...]]]:
         p = event.payload()

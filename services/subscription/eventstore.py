@@ -231,11 +231,13 @@ select request_hash, status_code, body from events.idempotency_keys
 where tenant_id = $1 and key = $2
 """
 
+# Qualified `e.txid`: a bare `txid` in ORDER BY would name the bigint output column, and
+# sorting on that expression cannot use the (txid, position) index (a full sort per batch).
 READ_COMMITTED = f"""
-select {_COLUMNS} from events.events
-where (txid, position) > ($1::text::xid8, $2::bigint)
-  and txid < pg_snapshot_xmin(pg_current_snapshot())
-order by txid, position
+select {_COLUMNS} from events.events e
+where (e.txid, e.position) > ($1::text::xid8, $2::bigint)
+  and e.txid < pg_snapshot_xmin(pg_current_snapshot())
+order by e.txid, e.position
 limit $3
 """
 
