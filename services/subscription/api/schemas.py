@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Optional
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, create_model
 
 from contracts.subscription import Status
 
@@ -28,17 +28,22 @@ class Body(BaseModel):
         return self.model_dump(mode="json", include=self.model_fields_set)
 
 
+def partial(model: type[Body], name: str) -> type[Body]:
+    """A PATCH body: the model's fields, each optional; only the fields sent are changed."""
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        kind: Any = (
+            Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        )
+        fields[field_name] = (Optional[kind], None)  # noqa: UP045
+    patch: type[Body] = create_model(name, __base__=Body, **fields)
+    return patch
+
+
 class PartyIn(Body):
     """A contact or an organization."""
 
     name: Name
-    email: Email | None = None
-    phone: Phone | None = None
-    address: Text | None = None
-
-
-class PartyPatch(Body):
-    name: Name | None = None
     email: Email | None = None
     phone: Phone | None = None
     address: Text | None = None
@@ -49,22 +54,9 @@ class EngineerIn(Body):
     email: Email | None = None
 
 
-class EngineerPatch(Body):
-    name: Name | None = None
-    email: Email | None = None
-
-
 class ServiceContractIn(Body):
     number: Name
     title: Name
-    starts_on: date | None = None
-    ends_on: date | None = None
-    terms: LongText | None = None
-
-
-class ServiceContractPatch(Body):
-    number: Name | None = None
-    title: Name | None = None
     starts_on: date | None = None
     ends_on: date | None = None
     terms: LongText | None = None
@@ -124,22 +116,6 @@ class ServiceIn(Body):
     status: Literal["active", "disabled"] = "active"
 
 
-class ServicePatch(Body):
-    plan: Short | None = None
-    download_max_mbps: int | None = None
-    upload_max_mbps: int | None = None
-    download_min_mbps: int | None = None
-    upload_min_mbps: int | None = None
-    qos_mode: Short | None = None
-    ipv4: list[Short] | None = None
-    ipv6: list[Short] | None = None
-    pppoe_username: Short | None = None
-    mac: Short | None = None
-    parent_node: Short | None = None
-    installation_address: Text | None = None
-    status: Literal["active", "disabled"] | None = None
-
-
 class HotspotIn(Body):
     login: Short
     profile: Short | None = None
@@ -149,30 +125,9 @@ class HotspotIn(Body):
     status: Literal["active", "disabled"] = "active"
 
 
-class HotspotPatch(Body):
-    login: Short | None = None
-    profile: Short | None = None
-    time_limit_minutes: int | None = None
-    data_limit_mb: int | None = None
-    expires_at: datetime | None = None
-    status: Literal["active", "disabled"] | None = None
-
-
 class DeviceIn(Body):
     name: Short
     type: Short
-    vendor: Short | None = None
-    model: Short | None = None
-    serial: Short | None = None
-    mac: Short | None = None
-    ip: Short | None = None
-    parent_node: Short | None = None
-    service_id: UUID | None = None
-
-
-class DevicePatch(Body):
-    name: Short | None = None
-    type: Short | None = None
     vendor: Short | None = None
     model: Short | None = None
     serial: Short | None = None
@@ -209,3 +164,11 @@ class TouchpointIn(Body):
     kind: Literal["call", "email", "visit", "support_request", "note"]
     note: LongText
     occurred_at: datetime | None = None
+
+
+PartyPatch = partial(PartyIn, "PartyPatch")
+EngineerPatch = partial(EngineerIn, "EngineerPatch")
+ServiceContractPatch = partial(ServiceContractIn, "ServiceContractPatch")
+ServicePatch = partial(ServiceIn, "ServicePatch")
+HotspotPatch = partial(HotspotIn, "HotspotPatch")
+DevicePatch = partial(DeviceIn, "DevicePatch")
