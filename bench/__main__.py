@@ -27,6 +27,7 @@ from .scenarios.append import append
 from .scenarios.commands import commands, steady
 from .scenarios.data import DataSystem, rebuild
 from .scenarios.freshness import freshness
+from .scenarios.inner import InnerSystem, inner
 from .scenarios.reads import reads
 from .sizes import SIZES, Size
 
@@ -35,7 +36,7 @@ log = logging.getLogger("bench")
 HERE = Path(__file__).resolve().parent
 LIVE = {"commands": commands, "steady": steady, "freshness": freshness}
 DATA = ("rebuild", "reads")
-SCENARIOS = (*LIVE, "append", *DATA)
+SCENARIOS = (*LIVE, "append", *DATA, "inner")
 # Everything after this line of RESULTS.md is written by hand and kept by every full run.
 KEEP = "<!-- analysis: kept by python -m bench -->"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -64,6 +65,7 @@ async def run(size: Size, chosen: list[str], results: Path) -> Run:
     memory = Memory()
     live = LiveSystem(world, logs, memory)
     data = DataSystem(world, logs, memory)
+    inner_system = InnerSystem(world, logs, memory)
     started = time.perf_counter()
     try:
         live_chosen = [name for name in LIVE if name in chosen]
@@ -86,9 +88,13 @@ async def run(size: Size, chosen: list[str], results: Path) -> Run:
         for name, scenario in (("rebuild", rebuild), ("reads", reads)):
             if name in chosen:
                 await _scenario(report, memory, name, lambda s=scenario: s(data, size, memory))
+        data.stop()
+        if "inner" in chosen:
+            await _scenario(report, memory, "inner", lambda: inner(inner_system, size, memory))
     finally:
         live.stop()
         data.stop()
+        inner_system.stop()
         await world.drop()
         report.databases = list(world.databases)
         report.seconds = time.perf_counter() - started

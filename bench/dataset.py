@@ -20,6 +20,7 @@ import asyncpg
 from contracts import directory as dev
 from contracts.base import Event
 from contracts.envelope import Metadata
+from contracts.events import CURRENT_SCHEMA_VERSION
 from contracts.subscription import Status, SubscriptionCreated
 
 TENANT = "bench-data"
@@ -58,41 +59,46 @@ class Dataset:
     contracts: list[uuid.UUID] = field(default_factory=list)
 
 
-def _uuid(rng: random.Random) -> uuid.UUID:
+def new_uuid(rng: random.Random) -> uuid.UUID:
+    """A version-4 UUID from the seeded generator (the same dataset on every run)."""
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-class _Rows:
+class Rows:
     """Rows of events.events, in COPY column order."""
 
     def __init__(self, dataset: Dataset, rng: random.Random) -> None:
         self.d, self.rng = dataset, rng
         self.start = datetime.now(UTC) - SPAN
 
-    def row(self, stream_type: str, stream_id: uuid.UUID, event: Event, at: datetime) -> tuple:
+    def row(
+        self, stream_type: str, stream_id: uuid.UUID, event: Event, at: datetime, version: int = 1
+    ) -> tuple:
+        """One event as the API stores it (data without `type`, current schema version)."""
         data = event.model_dump_json(exclude={"type"})
         event_type = event.type  # type: ignore[attr-defined]
-        return (self.d.tenant_id, stream_id, stream_type, 1, _uuid(self.rng), event_type, 1,
-                data, METADATA, at)  # fmt: skip
+        return (self.d.tenant_id, stream_id, stream_type, version, new_uuid(self.rng), event_type,
+                CURRENT_SCHEMA_VERSION[event_type], data, METADATA, at)  # fmt: skip
 
     def directory(self) -> list[tuple]:
+        """Contacts, organizations, engineers and service contracts, a day before the first."""
         d, rng, at, rows = self.d, self.rng, self.start - timedelta(days=1), []
         n = max(10, d.subscriptions // 100)
         for i in range(n):
             name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-            d.contacts.append((_uuid(rng), name))
+            d.contacts.append((new_uuid(rng), name))
             rows.append(self.row("contact", d.contacts[-1][0], dev.ContactRegistered(
                 name=name, email=f"c{i}@example.net"), at))  # fmt: skip
         for i in range(max(5, n // 10)):
-            d.organizations.append(_uuid(rng))
+            d.organizations.append(new_uuid(rng))
             event = dev.OrganizationRegistered(name=f"{rng.choice(LAST)} Holdings {i}")
             rows.append(self.row("organization", d.organizations[-1], event, at))
         for i in range(50):
-            d.engineers.append(_uuid(rng))
+            d.engineers.append(new_uuid(rng))
             event = dev.EngineerRegistered(name=f"Engineer {rng.choice(FIRST)} {i}")
             rows.append(self.row("engineer", d.engineers[-1], event, at))
         for i in range(20):
-            d.contracts.append(_uuid(rng))
+            d.contracts.append(new_uuid(rng))
             event = dev.ServiceContractRegistered(number=f"SC-{i:03d}", title=f"Contract {i}")
             rows.append(self.row("service_contract", d.contracts[-1], event, at))
         return rows
@@ -111,13 +117,13 @@ class _Rows:
                 service_contract_id=rng.choice(d.contracts) if rng.random() < 0.5 else None,
                 status=rng.choice(STATUSES),
             )
-            rows.append(self.row("subscription", _uuid(rng), event, self.start + step * number))
+            rows.append(self.row("subscription", new_uuid(rng), event, self.start + step * number))
         return rows
 
 
 def chunks(dataset: Dataset, seed: int = 42) -> Iterator[list[tuple]]:
     """The dataset's rows, CHUNK at a time (the directory comes first)."""
-    rows = _Rows(dataset, random.Random(seed))
+    rows = Rows(dataset, random.Random(seed))
     yield rows.directory()
     for first in range(1, dataset.subscriptions + 1, CHUNK):
         yield rows.subscriptions(first, min(CHUNK, dataset.subscriptions + 1 - first))

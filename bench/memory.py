@@ -20,7 +20,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 BENCH = "bench (client)"
 
 
-def _status_kib(pid: int, field: str) -> int | None:
+def status_kib(pid: int, field: str) -> int | None:
+    """A memory field of /proc/<pid>/status in KiB: VmRSS (now) or VmHWM (peak since reset)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -45,7 +46,8 @@ def _machine_busy() -> float:
     return (sum(ticks) - idle) / TICKS
 
 
-def _reset_peak(pid: int) -> bool:
+def reset_peak(pid: int) -> bool:
+    """Start the process's VmHWM afresh from its current RSS; False when not permitted."""
     try:
         Path(f"/proc/{pid}/clear_refs").write_text("5")
         return True
@@ -85,7 +87,7 @@ class Memory:
         peaks: dict[str, float] = {}
         with self._lock:
             self._peaks, self._cpu = {}, {}
-            self._reset = {pid for pid in self._pids.values() if _reset_peak(pid)}
+            self._reset = {pid for pid in self._pids.values() if reset_peak(pid)}
             for label, pid in self._pids.items():
                 self._record(label, pid, seed=True)
         busy = _machine_busy()
@@ -116,7 +118,7 @@ class Memory:
                     self._record(label, pid)
 
     def _record(self, label: str, pid: int, hwm: bool = False, seed: bool = False) -> None:
-        kib = _status_kib(pid, "VmHWM" if hwm else "VmRSS")
+        kib = status_kib(pid, "VmHWM" if hwm else "VmRSS")
         if kib is not None:
             self._peaks[label] = max(self._peaks.get(label, 0), kib)
         cpu = _cpu_seconds(pid)

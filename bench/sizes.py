@@ -14,7 +14,10 @@ class Size:
     warmup_seconds: float
     append_seconds: float  # per store and concurrency
     subscriptions: int  # for reads and the rebuild (the issue: 1,000,000)
-    read_seconds: float  # per list query
+    read_seconds: float  # per list query and per inner-page tab
+    inner_subscriptions: int  # each with a service and a device (the issue: 100,000)
+    inner_sample: int  # subscriptions whose tabs are read
+    feed_runs: int  # calls of the LibreQoS feed for the whole tenant
     connections: int = 32
     steady_rate: float = 1000
     freshness_rate: float = 500
@@ -30,6 +33,9 @@ SIZES = {
         append_seconds=1.5,
         subscriptions=20_000,
         read_seconds=1,
+        inner_subscriptions=5_000,
+        inner_sample=200,
+        feed_runs=2,
     ),
     "full": Size(
         name="full",
@@ -40,5 +46,8 @@ SIZES = {
         append_seconds=8,
         subscriptions=1_000_000,
         read_seconds=3,
+        inner_subscriptions=100_000,
+        inner_sample=1_000,
+        feed_runs=3,
     ),
 }

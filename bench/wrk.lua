@@ -2,6 +2,8 @@
 --   BENCH_METHOD, BENCH_BODY, BENCH_TOKEN  the request (GET when no method is given)
 --   BENCH_RATE      requests per second per wrk thread: hold that rate (wrk has no -R)
 --   BENCH_LOG       path prefix: each thread writes "<monotonic seconds> <status> <body>" lines
+--   BENCH_PATHS     file of request paths, one a line: each thread cycles through them,
+--                   starting at its own offset (a sample of resources instead of one URL)
 -- done() prints one line "WRK_JSON {...}" with counts, errors and latency percentiles (us).
 local ffi = require("ffi")
 ffi.cdef [[
@@ -27,6 +29,20 @@ wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Content-Type"] = "application/json"
 if os.getenv("BENCH_TOKEN") then
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+end
+
+local paths_file = os.getenv("BENCH_PATHS")
+if paths_file then
+  local paths = {}
+  for line in io.lines(paths_file) do
+    if line ~= "" then paths[#paths + 1] = line end
+  end
+  local next_path = nil
+  function request()
+    if next_path == nil then next_path = (thread_id - 1) * 7919 end
+    next_path = next_path % #paths + 1
+    return wrk.format(nil, paths[next_path])
+  end
 end
 
 local rate = tonumber(os.getenv("BENCH_RATE") or "")

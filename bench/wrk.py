@@ -33,6 +33,7 @@ class Load:
     token: str | None = None
     rate: float | None = None  # requests per second over all threads
     log_prefix: str | None = None
+    paths_file: Path | None = None  # request paths (one a line) cycled through instead of url's
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ async def run(load: Load, memory: Memory | None = None, label: str = "wrk") -> O
         env["BENCH_RATE"] = str(load.rate / load.threads)
     if load.log_prefix is not None:
         env["BENCH_LOG"] = load.log_prefix
+    if load.paths_file is not None:
+        env["BENCH_PATHS"] = str(load.paths_file)
     seconds = max(1, round(load.seconds))
     command = [
         "wrk",

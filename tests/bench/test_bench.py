@@ -23,7 +23,7 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.bench
 
-SCENARIOS = {"commands", "steady", "freshness", "append", "rebuild", "reads"}
+SCENARIOS = {"commands", "steady", "freshness", "append", "rebuild", "reads", "inner"}
 
 
 def test_quick_run_reports_every_scenario_and_cleans_up(
@@ -52,6 +52,9 @@ def test_quick_run_reports_every_scenario_and_cleans_up(
         assert scenario["rss_mib"], scenario["name"]
     assert {"api", "relay", "projections", "wrk"} <= set(by_name["commands"]["rss_mib"])
     assert "rebuild" in by_name["rebuild"]["rss_mib"]
+    assert "api" in by_name["inner"]["rss_mib"]
+    feed_calls = by_name["inner"]["details"]["feed_calls"]
+    assert feed_calls and all(c["chunked"] and c["devices"] for c in feed_calls)
     assert "| scenario |" not in run.stdout and "scenario" in run.stdout  # the plain table
     assert asyncio.run(_leftovers(servers, report)) == ([], False)
 
