@@ -149,6 +149,9 @@ async def _index_shadow(conn: asyncpg.Connection, projection: Projection) -> Non
         if table in projection.append_only:
             await _add_indexes(conn, projection, table, constraints=True)
         await _add_indexes(conn, projection, table, constraints=False)
+        # A freshly filled table has no planner statistics until autovacuum gets to it; without
+        # them filters and text search sort every matching row. The statistics survive the swap.
+        await conn.execute(f"analyze {projection.table(table)}")
 
 
 async def _add_indexes(
