@@ -24,14 +24,14 @@ select s.id, s.plan, s.download_max_mbps, s.upload_max_mbps, s.download_min_mbps
        d.id as device_id, d.name as device_name, d.mac as device_mac
 from read.services s
 join read.subscriptions sub on sub.tenant_id = s.tenant_id and sub.id = s.subscription_id
-left join lateral (
-    select id, name, mac from read.devices
-    where tenant_id = s.tenant_id and service_id = s.id
-    order by created_at, id limit 1
-) d on true
+left join (
+    -- the first device linked to each service, in one pass over the tenant's devices
+    select distinct on (service_id) service_id, id, name, mac from read.devices
+    where tenant_id = $1 and service_id is not null
+    order by service_id, created_at, id
+) d on d.service_id = s.id
 where s.tenant_id = $1 and s.status = 'active'
   and s.subscription_status in ('Active', 'Inactive', 'Suspended')
-order by sub.unique_id, s.created_at, s.id
 """
 
 BATCH = 1000
