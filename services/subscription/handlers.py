@@ -18,7 +18,6 @@ from contracts.commands import DirectoryCommand, SubscriptionCommand
 from contracts.envelope import Metadata
 
 from .domain import directory, subscription
-from .domain.errors import NotFound
 from .eventstore import (
     Appended,
     ConcurrencyError,
@@ -203,4 +202,4 @@ def _fold_payloads(evolve: Callable[[Any, Any], Any], state: Any, events: Sequen
     return state
 
 
-__all__ = ["Context", "Handlers", "LostRace", "NotFound", "Outcome", "VersionMismatch"]
+__all__ = ["Context", "Handlers", "LostRace", "Outcome", "VersionMismatch"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 import asyncpg
 from fastapi import Depends, Query, Request
@@ -10,6 +11,8 @@ from fastapi import Depends, Query, Request
 from ..config import Settings
 from ..handlers import Handlers
 from ..queries import NotYetVisible, wait_for
+from ..subscription_queries import exists
+from ..tokens import Principal
 from .problems import Problem
 
 
@@ -49,3 +52,18 @@ async def fresh(
         raise Problem(
             503, str(exc), slug="read-model-behind", headers={"Retry-After": "1"}
         ) from None
+
+
+async def subscription_visible(
+    pool: Any,
+    settings: Any,
+    principal: Principal,
+    subscription_id: UUID,
+    min_position: int | None,
+    projection: str,
+) -> None:
+    """Wait for read-your-writes, then 404 unless the tenant has this subscription."""
+    await fresh(pool, settings, projection, min_position)
+    await fresh(pool, settings, "subscriptions", min_position)
+    if not await exists(pool, principal.tenant_id, subscription_id):
+        raise Problem(404, f"subscription {subscription_id} not found", slug="not-found")

@@ -17,7 +17,7 @@ from .. import inner_queries
 from ..handlers import Context, Outcome
 from .auth import Caller, Writer
 from .commands import execute
-from .deps import AppSettings, Commands, MinPosition, Pool
+from .deps import AppSettings, Commands, MinPosition, Pool, subscription_visible
 from .schemas import DeviceIn, DevicePatch, HotspotIn, HotspotPatch, ServiceIn, ServicePatch
 
 Listing = Callable[..., Awaitable[list[dict[str, Any]]]]
@@ -86,8 +86,6 @@ def router_for(kind: ItemKind) -> APIRouter:
         settings: AppSettings,
         min_position: MinPosition = None,
     ) -> dict[str, Any]:
-        from .tabs import subscription_visible
-
         await subscription_visible(
             pool, settings, principal, subscription_id, min_position, "inner"
         )

@@ -13,31 +13,13 @@ from contracts import commands as c
 
 from .. import inner_queries
 from ..handlers import Context, Outcome
-from ..subscription_queries import exists
-from ..tokens import Principal
 from .auth import Caller, Writer
 from .commands import changed, execute
-from .deps import AppSettings, Commands, MinPosition, Pool, fresh
+from .deps import AppSettings, Commands, MinPosition, Pool, subscription_visible
 from .inner import item_created
-from .problems import Problem
 from .schemas import BillingIn, PaymentIn, RefundIn, TouchpointIn
 
 router = APIRouter(prefix="/subscriptions/{subscription_id}", tags=["subscription tabs"])
-
-
-async def subscription_visible(
-    pool: Any,
-    settings: Any,
-    principal: Principal,
-    subscription_id: UUID,
-    min_position: int | None,
-    projection: str,
-) -> None:
-    """Wait for read-your-writes, then 404 unless the tenant has this subscription."""
-    await fresh(pool, settings, projection, min_position)
-    await fresh(pool, settings, "subscriptions", min_position)
-    if not await exists(pool, principal.tenant_id, subscription_id):
-        raise Problem(404, f"subscription {subscription_id} not found", slug="not-found")
 
 
 @router.get("/details", summary="Details tab: billing, service information, hardware, payments")
