@@ -52,6 +52,11 @@ def dead_letter_subject(ns: str, consumer: str) -> str:
     return f"{ns}.dlq.{consumer}"
 
 
+def appended_hint_subject(ns: str) -> str:
+    """Core NATS subject (no stream) of the hint that events were appended: wakes the relay."""
+    return f"{ns}.hints.appended"
+
+
 def commands_subject(ns: str) -> str:
     """Core NATS request/reply subject for command batches from the importer."""
     return f"{ns}.commands.subscription"

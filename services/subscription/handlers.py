@@ -71,9 +71,15 @@ class Context:
 class Handlers:
     """Carries out commands against the event store."""
 
-    def __init__(self, store: EventStore, unique_ids: UniqueIds) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        unique_ids: UniqueIds,
+        on_appended: Callable[[], None] | None = None,
+    ) -> None:
         self._store = store
         self._unique_ids = unique_ids
+        self._on_appended = on_appended  # after each commit: wake the relay (hints.py)
 
     async def directory(self, ctx: Context, command: DirectoryCommand) -> Outcome:
         """Register, edit or deactivate a directory entry."""
@@ -152,6 +158,8 @@ class Handlers:
                 return respond(_outcome(appended[0]))
 
         appended = await self._store.append([item], ctx.idempotency, answer)
+        if self._on_appended is not None:
+            self._on_appended()
         return _outcome(appended[0])
 
     async def _retrying(self, ctx: Context, attempt: Callable[[], Any]) -> Outcome:

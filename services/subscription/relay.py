@@ -6,9 +6,12 @@ A crash between publishing and checkpointing re-publishes a batch; the stream's 
 drops it (broker.DUPLICATE_WINDOW_SECONDS) and consumers are idempotent anyway.
 
 One relay is active at a time: the one holding a PostgreSQL session advisory lock. Everything the
-active relay does in the database (LISTEN, reads, checkpoint writes) goes over the connection
-that holds the lock, so a relay whose lock connection died can no longer move the checkpoint,
-and it stops publishing as soon as the connection reports its loss.
+active relay does in the database (reads, checkpoint writes) goes over the connection that holds
+the lock, so a relay whose lock connection died can no longer move the checkpoint, and it stops
+publishing as soon as the connection reports its loss.
+
+It wakes on the hints appending processes send over core NATS (hints.py) and polls besides, so a
+lost hint costs at most `poll_interval` of delay.
 """
 
 from __future__ import annotations
@@ -22,16 +25,16 @@ from contextlib import suppress
 
 import asyncpg
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from contracts.subjects import appended_hint_subject
 from services.subscription.broker import connect, publish_batch
 from services.subscription.config import Settings
 from services.subscription.db import SERVER_SETTINGS
 from services.subscription.eventstore import Checkpoint, EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
-
-CHANNEL = "wispgate_events_appended"
 
 # Slowest re-read while committed events wait behind an older running transaction (seconds).
 HORIZON_POLL = 0.05
@@ -102,7 +105,7 @@ async def run(
     stop: asyncio.Event | None = None,
     *,
     name: str = "wispgate-relay",
-    poll_interval: float = 1.0,
+    poll_interval: float = 0.25,
     standby_interval: float = 1.0,
     ack_wait: float = 5.0,
 ) -> None:
@@ -185,7 +188,6 @@ class _Relay:
         """Publish while the lock connection lives; cut short the moment it dies."""
         lost, wake = asyncio.Event(), asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
-        await conn.add_listener(CHANNEL, lambda *_: wake.set())
         # The jsonb codec of db.create_pool's connections: StoredEvent wants dicts.
         await conn.set_type_codec(
             "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
@@ -211,6 +213,28 @@ class _Relay:
         row = await conn.fetchrow(LOAD_CHECKPOINT, self.ns)
         checkpoint = Checkpoint(row["txid"], row["position"])
         js = await self._jetstream()
+        assert self.nc is not None
+
+        async def on_hint(_msg: Msg) -> None:
+            wake.set()
+
+        hints = await self.nc.subscribe(appended_hint_subject(self.ns), cb=on_hint)
+        try:
+            await self._publish_until_stopped(conn, store, js, checkpoint, stop, wake, backoff)
+        finally:
+            with suppress(Exception):
+                await hints.unsubscribe()
+
+    async def _publish_until_stopped(
+        self,
+        conn: asyncpg.Connection,
+        store: EventStore,
+        js: JetStreamContext,
+        checkpoint: Checkpoint,
+        stop: asyncio.Event,
+        wake: asyncio.Event,
+        backoff: Backoff,
+    ) -> None:
         behind = 0.0
         while not stop.is_set():
             wake.clear()
@@ -234,8 +258,8 @@ class _Relay:
                 )
                 if len(batch) == self.batch_size:
                     continue
-            # NOTIFY fires at commit, but events stay unreadable while an older transaction
-            # anywhere on the server runs, and its end sends no NOTIFY: look again soon.
+            # A hint comes after a commit, but events stay unreadable while an older transaction
+            # anywhere on the server runs, and its end sends no hint: look again soon.
             if await conn.fetchval(WAITING_ON_HORIZON, str(checkpoint.txid), checkpoint.position):
                 behind = min(HORIZON_POLL, behind * 2 if behind else 0.001)
             else:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 
 import asyncpg
 import httpx
+import nats
 
+from contracts.subjects import appended_hint_subject
+from services.subscription.config import Settings
 from tests.integration.conftest import ClientFactory, directory, new_subscription
 
 
@@ -181,3 +185,23 @@ async def test_directory_edit_and_stale_if_match(api: httpx.AsyncClient) -> None
     assert edited.status_code == 200 and edited.json()["version"] == 2
     stale = await api.patch(url, json={"phone": "+1 555 0199"}, headers={"If-Match": '"1"'})
     assert stale.status_code == 412
+
+
+async def test_an_append_sends_the_relay_a_hint(
+    api: httpx.AsyncClient, settings: Settings, nats_url: str
+) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        hints = await nc.subscribe(appended_hint_subject(settings.namespace))
+        await nc.flush()
+        # The API's own NATS connection comes up in the background: appends until it stands.
+        for attempt in range(20):
+            response = await api.post("/api/v1/engineers", json={"name": f"Bo Hint {attempt}"})
+            assert response.status_code == 201
+            with contextlib.suppress(nats.errors.TimeoutError):
+                message = await hints.next_msg(timeout=0.5)
+                assert message.data == b""
+                return
+        raise AssertionError("no hint after 20 appends")
+    finally:
+        await nc.close()

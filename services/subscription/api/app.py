@@ -12,6 +12,7 @@ from .. import db
 from ..config import Settings, get_settings
 from ..eventstore import EventStore
 from ..handlers import Handlers
+from ..hints import AppendHints
 from ..unique_ids import UniqueIds
 from . import directory, inner, libreqos, problems, subscriptions, system, tabs
 from .auth import TokenCache, caller
@@ -33,10 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await db.create_pool(settings.dsn, size=settings.pool_size)
         store = EventStore(pool)
+        hints = AppendHints(str(settings.nats_url), settings.namespace, "wispgate-api")
+        await hints.start()
         app.state.settings = settings
         app.state.pool = pool
         app.state.store = store
-        app.state.handlers = Handlers(store, UniqueIds(pool))
+        app.state.handlers = Handlers(store, UniqueIds(pool), hints.appended)
         app.state.token_cache = TokenCache()
         app.state.nats = None
         app.state.asyncapi = system.asyncapi_document(settings.namespace, _version())
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if app.state.nats is not None:
                 await app.state.nats.close()
+            await hints.close()
             await pool.close()
 
     app = FastAPI(
