@@ -157,12 +157,20 @@ where stream_id = any($2::uuid[]) and tenant_id = $1
 order by stream_id, version
 """
 
-INSERT_EVENTS = """
-insert into events.events
-    (tenant_id, stream_id, stream_type, version, event_id, type, schema_version,
-     data, metadata, occurred_at)
-select * from unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::uuid[], $6::text[],
-                     $7::int[], $8::jsonb[], $9::jsonb[], $10::timestamptz[])
+# Payloads and metadata arrive as JSON text (serialized by pydantic) and are cast here.
+_EVENT_ROWS = """
+    select t, s, st, v, e, ty, sv, d::jsonb, m::jsonb, o
+    from unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::uuid[], $6::text[],
+                $7::int[], $8::text[], $9::text[], $10::timestamptz[])
+        as x(t, s, st, v, e, ty, sv, d, m, o)"""
+
+_EVENT_COLUMNS = """(tenant_id, stream_id, stream_type, version, event_id, type, schema_version,
+         data, metadata, occurred_at)"""
+
+# Most appends take and release nothing and carry no idempotency key: the events alone.
+INSERT_EVENTS = f"""
+insert into events.events {_EVENT_COLUMNS}
+{_EVENT_ROWS}
 returning position, stream_id, version
 """
 
@@ -170,7 +178,7 @@ ADDRESS_KINDS = ("ipv4", "ipv6")
 
 # One statement, so one round trip and its own transaction: reservations released and taken,
 # the events, and the idempotency record. Any constraint it breaks undoes all of it.
-APPEND = """
+APPEND = f"""
 with released as (
     delete from events.reservations r
     using unnest($11::text[], $12::text[], $13::text[], $14::uuid[]) as x(t, k, v, s)
@@ -187,16 +195,13 @@ with released as (
     select t, k, v, v::cidr, s from unnest($23::text[], $24::text[], $25::text[], $26::uuid[])
         as x(t, k, v, s)
 ), appended as (
-    insert into events.events
-        (tenant_id, stream_id, stream_type, version, event_id, type, schema_version,
-         data, metadata, occurred_at)
-    select * from unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::uuid[], $6::text[],
-                         $7::int[], $8::jsonb[], $9::jsonb[], $10::timestamptz[])
+    insert into events.events {_EVENT_COLUMNS}
+    {_EVENT_ROWS}
     returning position, stream_id, version
 ), remembered as (
     insert into events.idempotency_keys (tenant_id, key, request_hash, status_code, body)
     select $27, $28, $29, $30,
-           jsonb_set($31::jsonb, '{position}', to_jsonb((select max(position) from appended)))
+           jsonb_set($31::jsonb, '{{position}}', to_jsonb((select max(position) from appended)))
     where $28::text is not null
 )
 select position, stream_id, version from appended
@@ -288,10 +293,13 @@ class EventStore:
                 status,
                 body,
             ]
+        events = _event_columns(appends)
         try:
-            rows = await self._pool.fetch(
-                APPEND, *_event_columns(appends), *_reservation_columns(appends), *remembered
-            )
+            if idempotency is None and not any(i.reserve or i.release for i in appends):
+                rows = await self._pool.fetch(INSERT_EVENTS, *events)
+            else:
+                reservations = _reservation_columns(appends)
+                rows = await self._pool.fetch(APPEND, *events, *reservations, *remembered)
         except asyncpg.UniqueViolationError as exc:
             await self._explain(exc, appends, idempotency)
             raise
@@ -356,7 +364,7 @@ class EventStore:
 def _event_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
     columns: list[list[Any]] = [[] for _ in range(10)]
     for item in appends:
-        metadata = item.metadata.model_dump(mode="json")
+        metadata = item.metadata.model_dump_json()
         for offset, event in enumerate(item.events, start=1):
             values = (
                 item.tenant_id,
@@ -366,7 +374,7 @@ def _event_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
                 uuid4(),
                 event.type,  # type: ignore[attr-defined]
                 CURRENT_SCHEMA_VERSION[event.type],  # type: ignore[attr-defined]
-                event.model_dump(mode="json", exclude={"type"}),
+                event.model_dump_json(exclude={"type"}),
                 metadata,
                 item.occurred_at,
             )
