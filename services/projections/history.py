@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from io import BytesIO
 from typing import Any
 from uuid import UUID
 
@@ -76,12 +75,14 @@ class HistoryProjection(Projection):
         if changed:
             await conn.execute(self.sql(UPSERT_REFS), *columns(changed.values(), REF_COLUMNS))
         if rows:
-            # Append-only: COPY, with the payload as the JSON text read from the store.
+            # Append-only: COPY, with the payload as the JSON text read from the store. A buffer,
+            # not a file, which asyncpg reads in a thread (a hop per live batch), nor bytes,
+            # which it takes for a path.
             await conn.copy_to_table(
                 f"history{self.suffix}",
                 schema_name="read",
                 columns=COLUMNS,
-                source=BytesIO(copy_text(rows, COLUMNS)),
+                source=memoryview(copy_text(rows, COLUMNS)),
                 format="text",
             )
 
