@@ -48,7 +48,9 @@ def setup() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the projection worker until SIGINT or SIGTERM."""
+    """Run the projection worker until SIGINT or SIGTERM (on uvloop, as the API and relay)."""
+    import uvloop
+
     from .worker import run_worker
 
     _logging()
@@ -60,7 +62,7 @@ def worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(get_settings(), stop)
 
-    asyncio.run(main())
+    uvloop.run(main())
 
 
 @app.command()

@@ -1,23 +1,25 @@
-"""Settling one JetStream message: ack, retry later, or move it to the dead-letter subject.
+"""Settling JetStream messages: ack, retry later, or move them to the dead-letter subject.
 
 FastStream drops a message whose handler raised unless told otherwise; here every outcome is
-chosen explicitly. The work either succeeds (ack), fails before the last allowed delivery
-(negative ack with a delay that doubles with each delivery, so the broker redelivers later and
-the messages behind it proceed), or fails on its last allowed delivery: then the message is
-published to the dead-letter subject with headers naming the error and the consumer, and acked.
+chosen explicitly, for each message. A batch of messages shares its work (for the projection
+worker, one catch-up pass), which runs once; then each message is settled by its own outcome:
+success (ack), a failure before the last allowed delivery (negative ack with a delay that doubles
+with each delivery, so the broker redelivers it later and the messages behind it proceed), or a
+failure on its last allowed delivery: then the message is published to the dead-letter subject
+with headers naming the error and the consumer, and acked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import Enum
 
 from faststream.nats import NatsBroker
-from faststream.nats.message import NatsMessage
+from nats.aio.msg import Msg
 
 log = logging.getLogger(__name__)
 
@@ -57,56 +59,73 @@ class Outcome(Enum):
     DEAD_LETTERED = "dead_lettered"
 
 
-OnDeadLetter = Callable[[Exception], Awaitable[None]]
+FailureOf = Callable[[Msg], Exception | None]
+"""What failed for one message once the shared work is done; None when it succeeded."""
+
+OnDeadLetter = Callable[[Msg, Exception], Awaitable[None]]
+"""Called for a message given up on, after its dead letter is published and before its ack."""
 
 
-def deliveries(msg: NatsMessage) -> int:
+def deliveries(msg: Msg) -> int:
     """How many times the broker has delivered this message, this time included."""
-    return int(msg.raw_message.metadata.num_delivered)
+    return int(msg.metadata.num_delivered)
 
 
-async def settle(
-    msg: NatsMessage,
+async def settle_batch(
+    messages: Sequence[Msg],
     work: Callable[[], Awaitable[None]],
+    failure_of: FailureOf,
     policy: Redelivery,
     broker: NatsBroker,
     on_dead_letter: OnDeadLetter | None = None,
-) -> Outcome:
-    """Run `work` for a message and ack, nack with a delay, or dead-letter it."""
-    delivered = deliveries(msg)
+) -> list[Outcome]:
+    """Run the work the messages share once, then ack, retry or dead-letter each of them."""
+    shared: Exception | None = None
     try:
-        await _with_heartbeat(msg, work, policy.heartbeat)
+        await _with_heartbeat(messages, work, policy.heartbeat)
     except Exception as exc:
-        if delivered < policy.max_deliveries:
-            delay = policy.backoff.delay(delivered)
-            log.warning(
-                "message failed, retrying later",
-                extra={"consumer": policy.consumer, "deliveries": delivered, "delay": delay,
-                       "subject": msg.raw_message.subject, "error": repr(exc)},
-            )  # fmt: skip
-            await msg.nack(delay=delay)
-            return Outcome.RETRYING
-        # Published before the ack: a crash in between delivers it again rather than losing it.
-        await broker.publish(
-            msg.body,
-            policy.dead_letter_subject,
-            headers=dead_letter_headers(msg, policy.consumer, exc, delivered),
-        )
-        if on_dead_letter is not None:
-            await on_dead_letter(exc)
-        await msg.ack()
-        log.error(
-            "message dead-lettered",
-            extra={"consumer": policy.consumer, "deliveries": delivered,
-                   "subject": msg.raw_message.subject, "error": repr(exc)},
-        )  # fmt: skip
-        return Outcome.DEAD_LETTERED
+        shared = exc
+    outcomes = []
+    for msg in messages:
+        error = shared or failure_of(msg)
+        if error is None:
+            await msg.ack()
+            outcomes.append(Outcome.ACKED)
+        else:
+            outcomes.append(await _failed(msg, error, policy, broker, on_dead_letter))
+    return outcomes
+
+
+async def _failed(
+    msg: Msg,
+    exc: Exception,
+    policy: Redelivery,
+    broker: NatsBroker,
+    on_dead_letter: OnDeadLetter | None,
+) -> Outcome:
+    delivered = deliveries(msg)
+    fields = {"consumer": policy.consumer, "deliveries": delivered, "subject": msg.subject,
+              "error": repr(exc)}  # fmt: skip
+    if delivered < policy.max_deliveries:
+        delay = policy.backoff.delay(delivered)
+        log.warning("message failed, retrying later", extra=fields | {"delay": delay})
+        await msg.nak(delay=delay)
+        return Outcome.RETRYING
+    # Published before the ack: a crash in between delivers it again rather than losing it.
+    await broker.publish(
+        msg.data,
+        policy.dead_letter_subject,
+        headers=dead_letter_headers(msg, policy.consumer, exc, delivered),
+    )
+    if on_dead_letter is not None:
+        await on_dead_letter(msg, exc)
     await msg.ack()
-    return Outcome.ACKED
+    log.error("message dead-lettered", extra=fields)
+    return Outcome.DEAD_LETTERED
 
 
 def dead_letter_headers(
-    msg: NatsMessage | None, consumer: str, error: Exception | str, delivered: int
+    msg: Msg | None, consumer: str, error: Exception | str, delivered: int
 ) -> dict[str, str]:
     """Headers of a dead letter: the error, the consumer, the attempts and where it came from."""
     headers = {
@@ -115,7 +134,7 @@ def dead_letter_headers(
         DELIVERIES_HEADER: str(delivered),
     }
     if msg is not None:
-        headers[SUBJECT_HEADER] = msg.raw_message.subject
+        headers[SUBJECT_HEADER] = msg.subject
         if msg_id := (msg.headers or {}).get("Nats-Msg-Id"):
             headers["Nats-Msg-Id"] = msg_id
     # Header values are one line each on the wire.
@@ -123,18 +142,31 @@ def dead_letter_headers(
 
 
 async def _with_heartbeat(
-    msg: NatsMessage, work: Callable[[], Awaitable[None]], every: float
+    messages: Sequence[Msg], work: Callable[[], Awaitable[None]], every: float
 ) -> None:
-    """Await `work`, telling the broker the message is in progress while it takes long."""
-    task = asyncio.ensure_future(work())
+    """Await `work`; only when it takes long, report the messages in progress every `every` s.
+
+    A timer rather than a task per call: most work ends long before the first report is due.
+    """
+    loop = asyncio.get_running_loop()
+    reports: set[asyncio.Task[None]] = set()
+    timer: asyncio.TimerHandle
+
+    def report() -> None:
+        nonlocal timer
+        task = loop.create_task(_in_progress(messages))
+        reports.add(task)
+        task.add_done_callback(reports.discard)
+        timer = loop.call_later(every, report)
+
+    timer = loop.call_later(every, report)
     try:
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=every)
-            if done:
-                return task.result()
-            await msg.in_progress()
+        await work()
     finally:
-        if not task.done():
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+        timer.cancel()
+
+
+async def _in_progress(messages: Sequence[Msg]) -> None:
+    for msg in messages:
+        with suppress(Exception):  # a report only: a lost one costs at most a redelivery
+            await msg.in_progress()

@@ -1,10 +1,17 @@
-"""The projection worker: catch-up passes woken by broker messages, NOTIFY and a timer.
+"""The projection worker: catch-up passes woken by append hints, broker messages and a timer.
 
-Every projection follows the event store, never the broker: a message only asks for a catch-up
-pass (many messages share one) and is then settled by `delivery.settle`. It fails only when its
-own event is the one a projection is stuck on; messages of events merely queued behind it are
-acked, since they are applied from the store once the stuck event is applied or skipped. A timer
-(and the store's NOTIFY) runs passes too, so gaps are filled without any message.
+Every projection follows the event store, never the broker. Three things ask for a catch-up pass,
+and callers arriving together share one (`Catchup.catch_up`):
+
+- the core NATS hint `{ns}.hints.appended` that appending processes send after a commit (the
+  relay's wake-up too): the quickest, but lost hints and events that become readable only when an
+  older transaction ends (no hint then) are left to the next two;
+- the durable consumer's messages, which the relay publishes once an event is readable. They are
+  read in batches (`consumer.Puller`); a batch shares one pass and each message is then settled
+  on its own by `delivery.settle_batch`. A message fails only when its own event is the one a
+  projection is stuck on; messages of events merely queued behind it are acked, since they are
+  applied from the store once the stuck event is applied or skipped;
+- a timer, so gaps are filled without any message or hint.
 """
 
 from __future__ import annotations
@@ -16,18 +23,23 @@ from contextlib import suppress
 from uuid import UUID
 
 import asyncpg
-from faststream.middlewares import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from contracts.subjects import dead_letter_subject, durable_name, events_stream, events_wildcard
+from contracts.subjects import (
+    appended_hint_subject,
+    dead_letter_subject,
+    durable_name,
+    events_stream,
+    events_wildcard,
+)
 
 from .catalog import PROJECTIONS
 from .config import Settings
+from .consumer import Durable, Puller
 from .db import create_pool
-from .delivery import Backoff, Redelivery, dead_letter_headers, deliveries, settle
+from .delivery import Backoff, Redelivery, dead_letter_headers, deliveries, settle_batch
 from .metrics import Metrics
 from .runner import Catchup
 from .store import StoredEvent, metadata_json
@@ -35,13 +47,17 @@ from .store import StoredEvent, metadata_json
 log = logging.getLogger(__name__)
 
 CONSUMER = "projections"
-NOTIFY_CHANNEL = "wispgate_events_appended"
 PROJECTION_HEADER = "Wispgate-Projection"
-CONSUME_RETRY_SECONDS = 5.0
+CONNECT_RETRY_SECONDS = 5.0
+BATCH_SIZE = 100
 
 
 class EventStuck(Exception):
     """A projection cannot apply this message's event (yet)."""
+
+
+class NotAnEnvelope(Exception):
+    """A message whose body does not name an event."""
 
 
 class Worker:
@@ -57,11 +73,16 @@ class Worker:
             backoff=Backoff(settings.retry_delay, settings.retry_max_delay),
             heartbeat=settings.ack_wait / 3,
         )
-        self.broker = NatsBroker(str(settings.nats_url), graceful_timeout=settings.ack_wait)
+        self.broker = NatsBroker(str(settings.nats_url))
+        self.puller = Puller(lambda: self.broker.connection, self._durable(), self._on_batch)
         self.wake = asyncio.Event()
         self.pool: asyncpg.Pool | None = None
         self.catchup: Catchup | None = None
-        self._subscribe()
+
+    @property
+    def consuming(self) -> bool:
+        """Whether the durable consumer is subscribed (messages published from now on arrive)."""
+        return self.puller.ready.is_set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume and catch up until `stop` is set, then shut down cleanly."""
@@ -75,74 +96,71 @@ class Worker:
             on_dead_letter=self._publish_dead_letter,
         )
         metrics = Metrics.start(self.settings.metrics_port, self.pool, self.catchup)
-        listener = await self._listen()
         consuming = asyncio.ensure_future(self._consume(stop))
         try:
             await self._poll(stop, metrics)
         finally:
+            # The batch being settled is finished; a wait for the next one is not.
+            await asyncio.wait({consuming}, timeout=self.settings.ack_wait)
             consuming.cancel()
             with suppress(asyncio.CancelledError):
                 await consuming
             await self.broker.stop()
-            if listener is not None:
-                with suppress(Exception):
-                    await listener.close()
             await self.pool.close()
             log.info("projection worker stopped")
 
-    def _subscribe(self) -> None:
+    def _durable(self) -> Durable:
         ns = self.settings.namespace
         config = ConsumerConfig(
             durable_name=durable_name(ns, CONSUMER),
-            ack_policy=JsAckPolicy.EXPLICIT,
+            ack_policy=AckPolicy.EXPLICIT,
             max_deliver=self.settings.max_deliveries,
             ack_wait=self.settings.ack_wait,
             # A new consumer starts at the end: the past is read from the event store.
             deliver_policy=DeliverPolicy.NEW,
         )
-        subscriber = self.broker.subscriber(
-            events_wildcard(ns),
-            stream=JStream(events_stream(ns), declare=False),
-            durable=durable_name(ns, CONSUMER),
-            config=config,
-            pull_sub=PullSub(batch_size=100, timeout=2.0),
-            ack_policy=AckPolicy.MANUAL,
-        )
-        subscriber(self._on_message)
+        return Durable(events_wildcard(ns), events_stream(ns), config, BATCH_SIZE)
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        """Start consuming; until the stream exists (made by the subscription service's setup),
-        keep trying while the timer's passes keep the read models current."""
+        """Connect, listen for hints and consume; until NATS answers and the stream exists
+        (made by the subscription service's setup), the timer's passes keep read models current."""
         while not stop.is_set():
             try:
                 await self.broker.start()
-                log.info("projection worker consuming", extra={"consumer": self.policy.consumer})
-                return
+                hints = appended_hint_subject(self.settings.namespace)
+                await self.broker.connection.subscribe(hints, cb=self._on_hint)
+                break
             except Exception:
-                log.warning("cannot consume events yet, trying again", exc_info=True)
+                log.warning("cannot reach NATS yet, trying again", exc_info=True)
             with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), CONSUME_RETRY_SECONDS)
+                await asyncio.wait_for(stop.wait(), CONNECT_RETRY_SECONDS)
+        await self.puller.run(stop)
 
-    async def _on_message(self, msg: NatsMessage) -> None:
-        event_id: UUID | None = None
+    async def _on_hint(self, _msg: Msg) -> None:
+        self.wake.set()
 
-        async def work() -> None:
-            nonlocal event_id
-            event_id = UUID(json.loads(msg.body)["event_id"])
-            await self._catch_up()
-            assert self.catchup is not None
-            stuck = self.catchup.blocking(event_id)
-            if stuck:
-                failure = stuck[0].failure
-                assert failure is not None
-                names = ", ".join(t.projection.name for t in stuck)
-                raise EventStuck(f"{names}: {failure.error}")
+    async def _on_batch(self, messages: list[Msg]) -> None:
+        await settle_batch(
+            messages, self._catch_up, self._failure_of, self.policy, self.broker, self._give_up
+        )
 
-        async def give_up(exc: Exception) -> None:
-            if event_id is not None and self.catchup is not None:
-                await self.catchup.give_up(event_id, str(exc), deliveries(msg))
+    def _failure_of(self, msg: Msg) -> Exception | None:
+        """Why a message's event is not applied after the pass: a projection stuck on it."""
+        event_id = _event_id(msg)
+        if event_id is None:
+            return NotAnEnvelope(f"no event_id in a message on {msg.subject}")
+        assert self.catchup is not None
+        stuck = self.catchup.blocking(event_id)
+        if not stuck:
+            return None
+        failure = stuck[0].failure
+        assert failure is not None
+        return EventStuck(f"{', '.join(t.projection.name for t in stuck)}: {failure.error}")
 
-        await settle(msg, work, self.policy, self.broker, give_up)
+    async def _give_up(self, msg: Msg, exc: Exception) -> None:
+        event_id = _event_id(msg)
+        if event_id is not None and self.catchup is not None:
+            await self.catchup.give_up(event_id, str(exc), deliveries(msg))
 
     async def _catch_up(self) -> None:
         assert self.catchup is not None
@@ -153,32 +171,18 @@ class Worker:
             log.exception("catch-up pass failed")
 
     async def _poll(self, stop: asyncio.Event, metrics: Metrics | None) -> None:
-        stopping = asyncio.ensure_future(stop.wait())
+        stopping = asyncio.ensure_future(_set_when(stop, self.wake))
         try:
             while not stop.is_set():
                 self.wake.clear()
                 await self._catch_up()
                 if metrics is not None:
                     await metrics.refresh()
-                waking = asyncio.ensure_future(self.wake.wait())
-                await asyncio.wait(
-                    {stopping, waking},
-                    timeout=self.settings.poll_interval,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                waking.cancel()
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(self.settings.poll_interval):
+                        await self.wake.wait()
         finally:
             stopping.cancel()
-
-    async def _listen(self) -> asyncpg.Connection | None:
-        """LISTEN for the store's append notifications: a hint only, the timer is the floor."""
-        try:
-            conn = await asyncpg.connect(self.settings.dsn)
-            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self.wake.set())
-            return conn
-        except Exception:
-            log.warning("cannot LISTEN for appended events; polling only", exc_info=True)
-            return None
 
     async def _publish_dead_letter(
         self, projection: str, event: StoredEvent, error: str, attempts: int
@@ -189,6 +193,19 @@ class Worker:
         metadata = await metadata_json(self.pool, event.event_id)
         body = event.envelope(metadata).model_dump_json().encode()
         await self.broker.publish(body, self.policy.dead_letter_subject, headers=headers)
+
+
+def _event_id(msg: Msg) -> UUID | None:
+    """The event a message announces; None when its body is not an envelope."""
+    try:
+        return UUID(json.loads(msg.data)["event_id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+async def _set_when(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

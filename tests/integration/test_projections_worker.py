@@ -88,7 +88,7 @@ async def worker(worker_settings: Settings, stream: str) -> AsyncIterator[Worker
     running = Worker(worker_settings)
     stop = asyncio.Event()
     task = asyncio.create_task(running.run(stop))
-    await until(lambda: asyncio.sleep(0, running.broker.running or task.done()))
+    await until(lambda: asyncio.sleep(0, running.consuming or task.done()))
     yield running
     stop.set()
     await asyncio.wait_for(task, timeout=30)
