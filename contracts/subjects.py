@@ -60,3 +60,13 @@ def appended_hint_subject(ns: str) -> str:
 def commands_subject(ns: str) -> str:
     """Core NATS request/reply subject for command batches from the importer."""
     return f"{ns}.commands.subscription"
+
+
+def imports_stream(ns: str) -> str:
+    """JetStream stream (work-queue retention) of import wake-ups: `WISPGATE_IMPORTS`."""
+    return f"{ns.upper()}_IMPORTS"
+
+
+def import_queued_subject(ns: str) -> str:
+    """Wake-up published when an import job is stored: body `{"import_id": ...}`."""
+    return f"{ns}.imports.queued"
