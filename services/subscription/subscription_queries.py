@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from . import inner_queries
-from .queries import Page, Sort, decode_cursor, encode_cursor, like_pattern
+from .list_sql import BY_TRIGRAMS, COLUMNS, Statement
+from .queries import Page, Sort, decode_cursor, encode_cursor
 
 SORTS = {
     "created_at": "created_at",
@@ -19,11 +22,6 @@ SORTS = {
     "status": "status",
 }
 DEFAULT_SORT = "-created_at"
-
-COLUMNS = """id, unique_id, unique_number, name, status, description, notification_level,
-    contact_id, contact_name, organization_id, organization_name, engineer_id, engineer_name,
-    service_contract_id, service_contract_number, service_contract_title,
-    version, created_at, updated_at"""
 
 ONE = f"select {COLUMNS} from read.subscriptions where tenant_id = $1 and id = $2"
 EXISTS = "select exists (select 1 from read.subscriptions where tenant_id = $1 and id = $2)"
@@ -40,13 +38,13 @@ where tenant_id = $1 and stream_id = $2 and ($3::int is null or version < $3)
 order by version desc limit $4
 """
 
-FILTERS = {
-    "status": "status = any(${}::text[])",
-    "engineer_id": "engineer_id = ${}",
-    "organization_id": "organization_id = ${}",
-    "contact_id": "contact_id = ${}",
-    "q": "search like ${}",
-}
+# Rows a text search walks in sort order before it takes the trigram index. The walk settles
+# the page of any word in at least ~1% of the rows (5,000 rows: 2-5 ms at a million); a rarer
+# word costs the walk plus the index over its matches (7,760 matches sorted by name: 28 ms).
+WALK = 5_000
+# pg_trgm takes its trigrams from runs of letters and digits; a pattern without a run of three
+# gives it none to look up, and the trigram index would answer with every row.
+TRIGRAM = re.compile(r"[^\W_]{3}")
 
 
 async def list_subscriptions(
@@ -56,31 +54,40 @@ async def list_subscriptions(
     sort: Sort,
     cursor: str | None,
     limit: int,
+    walk: int = WALK,
 ) -> Page:
-    """One page of the tenant's subscriptions."""
-    where, args = ["tenant_id = $1"], [tenant_id]
-    for name, template in FILTERS.items():
-        value = filters.get(name)
-        if value in (None, [], ""):
-            continue
-        args.append(like_pattern(value) if name == "q" else value)
-        where.append(template.format(len(args)))
-    if cursor:
-        value, row_id = decode_cursor(cursor)
-        args += [_cursor_value(sort.column, value), row_id]
-        where.append(sort.after(len(args) - 1, len(args)))
-    args.append(limit + 1)
-    sql = (
-        f"select {COLUMNS} from read.subscriptions where {' and '.join(where)}"
-        f" order by {sort.order_by} limit ${len(args)}"
-    )
-    rows = await pool.fetch(sql, *args)
+    """One page of the tenant's subscriptions (query shapes: see list_sql)."""
+    after = decode_cursor(cursor) if cursor else None
+    statement = partial(Statement, tenant_id, filters, sort, after)
+    if filters.get("q"):
+        rows = await _searched(pool, statement, filters["q"], walk, limit)
+    else:
+        plain = statement()
+        rows = await pool.fetch(plain.page(COLUMNS, limit + 1), *plain.args)
     items = [item(row) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last[sort.column], last["id"])
     return Page(items, next_cursor)
+
+
+async def _searched(
+    pool: asyncpg.Pool, statement: Callable[[], Statement], q: str, walk: int, limit: int
+) -> list[asyncpg.Record]:
+    """A page of text search: the walk when it settles the page, else the trigram index."""
+    first = statement()
+    rows = await pool.fetch(first.walk(q, walk, limit + 1), *first.args)
+    hits = [row for row in rows if row["hit"]]
+    if len(hits) > limit or not any(row["last"] for row in rows):
+        return hits
+    second = statement()
+    sql = second.matches(q, limit + 1)
+    if not TRIGRAM.search(q):  # the index has nothing to look up: a full walk is no worse
+        return await pool.fetch(sql, *second.args)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(BY_TRIGRAMS)
+        return await conn.fetch(sql, *second.args)
 
 
 async def summary(
@@ -148,11 +155,3 @@ def item(row: asyncpg.Record) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
-
-
-def _cursor_value(column: str, value: Any) -> Any:
-    if column in ("created_at", "updated_at"):
-        return datetime.fromisoformat(value)
-    if column == "unique_number":
-        return int(value)
-    return str(value)
