@@ -108,6 +108,11 @@ class ImportJob(BaseModel):
     rows_created: int = 0
     rows_skipped: int = 0
     rows_failed: int = 0
-    errors: list[RowError] = Field(default_factory=list)
+    errors: list[RowError] = Field(
+        default_factory=list, description="the first problems in row order (see errors_truncated)"
+    )
+    errors_truncated: bool = Field(
+        False, description="more problems than `errors` lists; errors.xlsx has every failed row"
+    )
     position: int = Field(0, description="the list holds every created row once it reached this")
     message: str | None = Field(None, description="why a failed job failed")
