@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, alias="WISPGATE_ADMIN_TOKEN")
     read_wait_seconds: float = Field(5.0, alias="WISPGATE_READ_WAIT_SECONDS", gt=0, le=60)
     max_body_bytes: int = Field(1024 * 1024, alias="WISPGATE_MAX_BODY_BYTES")
+    # Only POST /api/v1/imports takes bodies this large; the importer checks the file itself.
+    max_upload_bytes: int = Field(20 * 1024 * 1024, alias="WISPGATE_MAX_UPLOAD_BYTES", ge=1024)
     pool_size: int = Field(20, alias="WISPGATE_DB_POOL_SIZE", ge=2)
     stream_max_age_days: float = Field(7.0, alias="WISPGATE_STREAM_MAX_AGE_DAYS", gt=1)
     relay_batch_size: int = Field(500, alias="WISPGATE_RELAY_BATCH_SIZE", ge=1)
