@@ -14,7 +14,7 @@ from ..eventstore import EventStore
 from ..handlers import Handlers
 from ..hints import AppendHints
 from ..unique_ids import UniqueIds
-from . import directory, inner, libreqos, problems, subscriptions, system, tabs
+from . import directory, exports, imports, inner, libreqos, problems, subscriptions, system, tabs
 from .auth import TokenCache, caller
 from .middleware import BodyLimit, RequestFigures
 
@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(caller)])
     for router in directory.routers:
         api.include_router(router)
+    api.include_router(imports.router)
+    # Before subscriptions: `/subscriptions/export.csv` must not be taken for a subscription id.
+    api.include_router(exports.router)
     api.include_router(subscriptions.router)
     for router in inner.routers:
         api.include_router(router)
@@ -72,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(libreqos.router)
     app.include_router(system.router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, upload_paths=(f"{api.prefix}/imports",)
+    )
     app.add_middleware(RequestFigures)
     return app

@@ -21,15 +21,17 @@ REQUESTS = Histogram(
 class BodyLimit:
     """Refuse bodies over the limit with 413 before any of them is parsed.
 
-    Multipart uploads (imports) are left to their route, which has its own, larger limit.
+    Multipart uploads to `upload_paths` (imports) are left to their route, which has its own,
+    larger limit; multipart bodies elsewhere keep this one.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _is_multipart(scope):
+        if scope["type"] != "http" or self._is_upload(scope):
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
@@ -52,6 +54,9 @@ class BodyLimit:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+    def _is_upload(self, scope: Scope) -> bool:
+        return scope.get("path") in self.upload_paths and _is_multipart(scope)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

@@ -1,0 +1,136 @@
+"""Import jobs as the API sees them: stored on upload, read back for their state and errors.
+
+The schema `imports` belongs to the importer; the API only inserts a queued job with its file
+(one transaction, so the worker never finds a job without its file) and reads what the worker
+reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts.imports import ImportJob, RowError
+
+# The job's `errors` list stops here; errors.xlsx carries every failed row.
+MAX_LISTED_ERRORS = 1_000
+PAGE_ROWS = 2_000
+
+INSERT_JOB = """
+insert into imports.jobs (id, tenant_id, actor, filename, dry_run, file_size)
+values ($1, $2, $3, $4, $5, $6)
+"""
+INSERT_FILE = "insert into imports.files (job_id, content) values ($1, $2)"
+
+JOB = """
+select id, state, dry_run, filename, rows_total, rows_processed, rows_created, rows_skipped,
+       rows_failed, position, message
+from imports.jobs where tenant_id = $1 and id = $2
+"""
+EXISTS = "select exists (select 1 from imports.jobs where tenant_id = $1 and id = $2)"
+ERRORS = """
+select sheet_row as row, column_name as column, message from imports.row_errors
+where job_id = $1 order by sheet_row, seq limit $2
+"""
+# A file has one header row, so a header's place among a row's cells is the same in every row.
+HEADERS = """
+select header from (
+    select cell ->> 0 as header, min(place) as place
+    from imports.failed_rows, jsonb_array_elements(cells) with ordinality as c(cell, place)
+    where job_id = $1 group by 1
+) headers order by place
+"""
+FAILED_ROWS = """
+select sheet_row, cells from imports.failed_rows
+where job_id = $1 and sheet_row > $2 order by sheet_row limit $3
+"""
+ERRORS_OF_ROWS = """
+select sheet_row, message from imports.row_errors
+where job_id = $1 and sheet_row between $2 and $3 order by sheet_row, seq
+"""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A spreadsheet handed in for import, and who handed it in."""
+
+    import_id: UUID
+    tenant_id: str
+    actor: str
+    filename: str | None
+    dry_run: bool
+    content: bytes
+
+
+async def store(pool: asyncpg.Pool, upload: Upload) -> None:
+    """Insert the queued job and its file in one transaction."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            INSERT_JOB,
+            upload.import_id,
+            upload.tenant_id,
+            upload.actor,
+            upload.filename,
+            upload.dry_run,
+            len(upload.content),
+        )
+        await conn.execute(INSERT_FILE, upload.import_id, upload.content)
+
+
+async def find(pool: asyncpg.Pool, tenant_id: str, import_id: UUID) -> ImportJob | None:
+    """The tenant's job with its first problems in row order; None if the tenant has none."""
+    row = await pool.fetchrow(JOB, tenant_id, import_id)
+    if row is None:
+        return None
+    errors = await pool.fetch(ERRORS, import_id, MAX_LISTED_ERRORS + 1)
+    return ImportJob(
+        **dict(row),
+        errors=[RowError(**dict(e)) for e in errors[:MAX_LISTED_ERRORS]],
+        errors_truncated=len(errors) > MAX_LISTED_ERRORS,
+    )
+
+
+async def headers(pool: asyncpg.Pool, import_id: UUID) -> list[str]:
+    """The file's headers, in its column order, as the job's failed rows carry them."""
+    return [r["header"] for r in await pool.fetch(HEADERS, import_id)]
+
+
+async def exists(pool: asyncpg.Pool, tenant_id: str, import_id: UUID) -> bool:
+    """Whether the tenant has this job."""
+    return bool(await pool.fetchval(EXISTS, tenant_id, import_id))
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    sheet_row: int
+    cells: list[tuple[str, str | None]]
+    messages: list[str]
+
+
+async def failed_rows(pool: asyncpg.Pool, import_id: UUID) -> AsyncIterator[list[FailedRow]]:
+    """Every failed row of a job in sheet order, with all its messages, a page at a time."""
+    after = 0
+    while True:
+        rows = await pool.fetch(FAILED_ROWS, import_id, after, PAGE_ROWS)
+        if not rows:
+            return
+        first, last = rows[0]["sheet_row"], rows[-1]["sheet_row"]
+        messages: dict[int, list[str]] = {}
+        for e in await pool.fetch(ERRORS_OF_ROWS, import_id, first, last):
+            messages.setdefault(e["sheet_row"], []).append(e["message"])
+        yield [
+            FailedRow(r["sheet_row"], cells_in_order(r["cells"]), messages.get(r["sheet_row"], []))
+            for r in rows
+        ]
+        if len(rows) < PAGE_ROWS:
+            return
+        after = last
+
+
+def cells_in_order(cells: list[list[Any]]) -> list[tuple[str, str | None]]:
+    """A failed row's cells, stored as `[[header, text], ...]` in the file's column order."""
+    return [(str(header), None if text is None else str(text)) for header, text in cells]
