@@ -14,6 +14,7 @@ cluster-wide, so a long transaction anywhere holds readers back: connections set
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,6 +116,20 @@ class IdempotencyKey:
 
 
 @dataclass(frozen=True)
+class Remember:
+    """An idempotency key an append writes in its statement, with the answer kept under it.
+
+    The body's `position` is filled in by the statement: the last position appended to
+    `stream_id`, or the highest of the whole append when `stream_id` is None.
+    """
+
+    key: IdempotencyKey
+    status_code: int
+    body: dict[str, Any]
+    stream_id: UUID | None = None
+
+
+@dataclass(frozen=True)
 class Remembered:
     """The first outcome of a command sent with an idempotency key."""
 
@@ -143,9 +158,10 @@ class ReservationTaken(Exception):
 class AlreadyAnswered(Exception):
     """A concurrent request with the same idempotency key committed first."""
 
-    def __init__(self, remembered: Remembered) -> None:
-        super().__init__("idempotency key already used")
+    def __init__(self, remembered: Remembered, key: str | None = None) -> None:
+        super().__init__("idempotency key already used" + (f": {key}" if key else ""))
         self.remembered = remembered
+        self.key = key
 
 
 _COLUMNS = """position, txid::text::bigint as txid, event_id, tenant_id, stream_id, stream_type,
@@ -177,7 +193,8 @@ returning position, stream_id, version
 ADDRESS_KINDS = ("ipv4", "ipv6")
 
 # One statement, so one round trip and its own transaction: reservations released and taken,
-# the events, and the idempotency record. Any constraint it breaks undoes all of it.
+# the events, and the idempotency records (one per command: an import batch carries one per
+# row). Any constraint it breaks undoes all of it.
 APPEND = f"""
 with released as (
     delete from events.reservations r
@@ -200,28 +217,42 @@ with released as (
     returning position, stream_id, version
 ), remembered as (
     insert into events.idempotency_keys (tenant_id, key, request_hash, status_code, body)
-    select $27, $28, $29, $30,
-           jsonb_set($31::jsonb, '{{position}}', to_jsonb((select max(position) from appended)))
-    where $28::text is not null
+    select x.t, x.k, x.h, x.c,
+           jsonb_set(x.b::jsonb, '{{position}}', to_jsonb(coalesce(s.position, a.position, 0)))
+    from unnest($27::text[], $28::text[], $29::text[], $30::int[], $31::text[], $32::uuid[])
+        as x(t, k, h, c, b, s)
+    left join (select stream_id, max(position) as position from appended group by stream_id) s
+        on s.stream_id = x.s
+    cross join (select max(position) as position from appended) a
 )
 select position, stream_id, version from appended
 """
 
-# Who holds what a failed append asked for (read after the failure, so the holder committed).
+# Who holds what a failed append asked for (read after the failure, so the holder committed):
+# the first value, in the append's order, held by a stream other than the one asking for it.
 VALUE_HOLDER = """
 select x.kind, x.value, r.stream_id
-from unnest($2::text[], $3::text[]) as x(kind, value)
+from unnest($2::text[], $3::text[], $4::uuid[]) with ordinality as x(kind, value, asker, n)
 join events.reservations r on r.tenant_id = $1 and r.kind = x.kind and r.value = x.value
-where r.stream_id <> $4
+where r.stream_id <> x.asker
+order by x.n
 limit 1
 """
 
 ADDRESS_HOLDER = """
 select x.kind, x.value, r.stream_id, r.value as held
-from unnest($2::text[], $3::text[]) as x(kind, value)
+from unnest($2::text[], $3::text[], $4::uuid[]) with ordinality as x(kind, value, asker, n)
 join events.address_reservations r on r.tenant_id = $1 and r.net && x.value::cidr
-where r.stream_id <> $4
+where r.stream_id <> x.asker
+order by x.n
 limit 1
+"""
+
+# Who holds these values now (unique IDs, logins; addresses overlap rather than equal).
+HOLDERS = """
+select r.kind, r.value, r.stream_id
+from unnest($2::text[], $3::text[]) as x(kind, value)
+join events.reservations r on r.tenant_id = $1 and r.kind = x.kind and r.value = x.value
 """
 
 REMEMBER = """
@@ -234,6 +265,11 @@ returning 1
 RECALL = """
 select request_hash, status_code, body from events.idempotency_keys
 where tenant_id = $1 and key = $2
+"""
+
+RECALL_MANY = """
+select key, request_hash, status_code, body from events.idempotency_keys
+where tenant_id = $1 and key = any($2::text[])
 """
 
 # Qualified `e.txid`: a bare `txid` in ORDER BY would name the bigint output column, and
@@ -274,37 +310,29 @@ class EventStore:
         appends: Sequence[StreamAppend],
         idempotency: IdempotencyKey | None = None,
         answer: Any = None,
+        remember: Sequence[Remember] = (),
     ) -> list[Appended]:
         """Append to one or more streams atomically, with their reservations.
 
         `answer(appended) -> (status, body)` builds the response remembered under the
         idempotency key in the same statement (the body's `position` is filled in there).
+        `remember` writes more keys in the same statement: one per command of a batch.
         """
-        remembered: list[Any] = [None] * 5
+        keys = list(remember)
         if idempotency is not None:
             planned = [
                 Appended(i.stream_id, i.expected_version + len(i.events), 0) for i in appends
             ]
-            status, body = answer(planned)
-            remembered = [
-                idempotency.tenant_id,
-                idempotency.key,
-                idempotency.request_hash,
-                status,
-                body,
-            ]
+            keys.append(Remember(idempotency, *answer(planned)))
         events = _event_columns(appends)
         try:
-            if idempotency is None and not any(i.reserve or i.release for i in appends):
+            if not keys and not any(i.reserve or i.release for i in appends):
                 rows = await self._pool.fetch(INSERT_EVENTS, *events)
             else:
                 reservations = _reservation_columns(appends)
-                rows = await self._pool.fetch(APPEND, *events, *reservations, *remembered)
-        except asyncpg.UniqueViolationError as exc:
-            await self._explain(exc, appends, idempotency)
-            raise
-        except asyncpg.ExclusionViolationError as exc:
-            await self._explain(exc, appends, idempotency)
+                rows = await self._pool.fetch(APPEND, *events, *reservations, *_key_columns(keys))
+        except (asyncpg.UniqueViolationError, asyncpg.ExclusionViolationError) as exc:
+            await self._explain(exc, appends, [k.key for k in keys])
             raise
         return _outcomes(appends, rows)
 
@@ -312,33 +340,64 @@ class EventStore:
         self,
         exc: asyncpg.PostgresError,
         appends: Sequence[StreamAppend],
-        idempotency: IdempotencyKey | None,
+        keys: Sequence[IdempotencyKey],
     ) -> None:
         """Raise the domain's reading of a broken constraint."""
         constraint = getattr(exc, "constraint_name", None)
         if constraint == "events_stream_id_version_key":
             raise ConcurrencyError("the stream changed since it was read") from exc
-        if constraint == "idempotency_keys_pkey" and idempotency is not None:
-            found = await self.recall(idempotency.tenant_id, idempotency.key)
-            if found is not None:
-                raise AlreadyAnswered(found) from exc
-        for item in appends:
-            values = [r for r in item.reserve if r.kind not in ADDRESS_KINDS]
-            addresses = [r for r in item.reserve if r.kind in ADDRESS_KINDS]
-            for sql, wanted in ((VALUE_HOLDER, values), (ADDRESS_HOLDER, addresses)):
-                if not wanted:
-                    continue
-                row = await self._pool.fetchrow(
-                    sql,
-                    item.tenant_id,
-                    [r.kind for r in wanted],
-                    [r.value for r in wanted],
-                    item.stream_id,
-                )
-                if row is not None:
-                    taken = Reservation(row["kind"], row["value"])
-                    held = row.get("held")
-                    raise ReservationTaken(item.tenant_id, taken, row["stream_id"], held) from exc
+        if constraint == "idempotency_keys_pkey":
+            for tenant_id in dict.fromkeys(k.tenant_id for k in keys):
+                found = await self.recall_many(tenant_id, [k.key for k in keys])
+                for key in (k.key for k in keys if k.tenant_id == tenant_id and k.key in found):
+                    raise AlreadyAnswered(found[key], key) from exc
+        for tenant_id in dict.fromkeys(i.tenant_id for i in appends):
+            mine = [i for i in appends if i.tenant_id == tenant_id]
+            asked = [(r, i.stream_id) for i in mine for r in i.reserve]
+            taken = await self._holder(tenant_id, asked)
+            if taken is not None:
+                raise taken from exc
+
+    async def _holder(
+        self, tenant_id: str, asked: list[tuple[Reservation, UUID]]
+    ) -> ReservationTaken | None:
+        """The first value asked for that another stream holds, in the append's order."""
+        for sql, address in ((VALUE_HOLDER, False), (ADDRESS_HOLDER, True)):
+            wanted = [(r, s) for r, s in asked if (r.kind in ADDRESS_KINDS) == address]
+            if not wanted:
+                continue
+            row = await self._pool.fetchrow(
+                sql,
+                tenant_id,
+                [r.kind for r, _ in wanted],
+                [r.value for r, _ in wanted],
+                [s for _, s in wanted],
+            )
+            if row is not None:
+                taken = Reservation(row["kind"], row["value"])
+                return ReservationTaken(tenant_id, taken, row["stream_id"], row.get("held"))
+        return None
+
+    async def holders(
+        self, tenant_id: str, values: Sequence[Reservation]
+    ) -> dict[Reservation, UUID]:
+        """Which stream holds each of these values now (not addresses: they overlap)."""
+        if not values:
+            return {}
+        rows = await self._pool.fetch(
+            HOLDERS, tenant_id, [r.kind for r in values], [r.value for r in values]
+        )
+        return {Reservation(row["kind"], row["value"]): row["stream_id"] for row in rows}
+
+    async def recall_many(self, tenant_id: str, keys: Sequence[str]) -> dict[str, Remembered]:
+        """The first outcomes remembered under these idempotency keys, by key."""
+        if not keys:
+            return {}
+        rows = await self._pool.fetch(RECALL_MANY, tenant_id, list(keys))
+        return {
+            row["key"]: Remembered(row["request_hash"], row["status_code"], row["body"])
+            for row in rows
+        }
 
     async def recall(self, tenant_id: str, key: str) -> Remembered | None:
         """The first outcome remembered under an idempotency key, if any."""
@@ -394,6 +453,17 @@ def _reservation_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
                 for column, value in zip(group, values, strict=True):
                     column.append(value)
     return [column for group in groups for column in group]
+
+
+def _key_columns(keys: Sequence[Remember]) -> list[list[Any]]:
+    """Tenant, key, request hash, status, body (JSON text) and stream of each key: 6 arrays."""
+    columns: list[list[Any]] = [[] for _ in range(6)]
+    for k in keys:
+        body = json.dumps(k.body, default=str)
+        values = (k.key.tenant_id, k.key.key, k.key.request_hash, k.status_code, body, k.stream_id)
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    return columns
 
 
 def _outcomes(appends: Sequence[StreamAppend], rows: list[Any]) -> list[Appended]:

@@ -8,14 +8,18 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import asyncpg
+import pytest
 
 from contracts import Metadata
 from contracts.base import FieldChange
 from contracts.directory import ContactEdited, ContactRegistered
 from services.subscription.eventstore import (
+    AlreadyAnswered,
     Checkpoint,
     ConcurrencyError,
     EventStore,
+    IdempotencyKey,
+    Remember,
     Reservation,
     ReservationTaken,
     StreamAppend,
@@ -67,6 +71,57 @@ async def test_reservation_is_race_free(pool: asyncpg.Pool) -> None:
     )
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, ReservationTaken) for r in results if isinstance(r, Exception))
+
+
+async def test_one_append_remembers_a_key_per_stream_with_its_position(
+    pool: asyncpg.Pool,
+) -> None:
+    store, t, streams = EventStore(pool), tenant(), [uuid4(), uuid4()]
+    keys = [
+        Remember(IdempotencyKey(t, f"key-{sid}", "hash"), 201, {"id": str(sid)}, stream_id=sid)
+        for sid in streams
+    ]
+    appended = await store.append(
+        [_append(t, sid, 0, f"n{i}") for i, sid in enumerate(streams)], remember=keys
+    )
+    found = await store.recall_many(t, [k.key.key for k in keys] + ["never-used"])
+    assert set(found) == {k.key.key for k in keys}
+    for item in appended:
+        remembered = found[f"key-{item.stream_id}"]
+        assert remembered.status_code == 201 and remembered.request_hash == "hash"
+        assert remembered.body == {"id": str(item.stream_id), "position": item.position}
+    assert len({a.position for a in appended}) == 2
+
+
+async def test_a_key_already_remembered_undoes_the_whole_append(pool: asyncpg.Pool) -> None:
+    store, t, fresh_stream = EventStore(pool), tenant(), uuid4()
+    used = IdempotencyKey(t, "used", "hash")
+    await store.append([_append(t, uuid4(), 0, "first")], remember=[Remember(used, 201, {})])
+    fresh = Remember(IdempotencyKey(t, "fresh", "hash"), 201, {})
+    with pytest.raises(AlreadyAnswered) as raised:
+        await store.append(
+            [_append(t, fresh_stream, 0, "a"), _append(t, uuid4(), 0, "b")],
+            remember=[fresh, Remember(used, 201, {})],
+        )
+    assert raised.value.key == "used" and raised.value.remembered.body["position"] > 0
+    assert await store.load(t, fresh_stream) == []
+    assert await store.recall(t, "fresh") is None
+
+
+async def test_a_taken_value_is_named_in_the_order_of_the_append(pool: asyncpg.Pool) -> None:
+    store, t, holder = EventStore(pool), tenant(), uuid4()
+    first, second, free = (Reservation("unique_id", f"SUB-{n}") for n in (1, 2, 3))
+    await store.append([_append(t, holder, 0, "holder", reserve=[first, second])])
+    with pytest.raises(ReservationTaken) as raised:
+        await store.append(
+            [
+                _append(t, uuid4(), 0, "free", reserve=[free]),
+                _append(t, uuid4(), 0, "second", reserve=[second]),
+                _append(t, uuid4(), 0, "first", reserve=[first]),
+            ]
+        )
+    assert raised.value.reservation == second and raised.value.holder == holder
+    assert await store.holders(t, [first, second, free]) == {first: holder, second: holder}
 
 
 async def test_reader_never_skips_an_event_committed_late(
