@@ -67,6 +67,18 @@ def relay() -> None:
     uvloop.run(relay_module.run(settings))
 
 
+@cli.command()
+def commands() -> None:
+    """Serve the importer's command batches over NATS request/reply (a queue group)."""
+    import uvloop
+
+    from . import commands as commands_module
+
+    settings = get_settings()
+    configure(settings.log_level)
+    uvloop.run(commands_module.run(settings))
+
+
 def _run(coro):  # type: ignore[no-untyped-def]
     async def wrapped():  # type: ignore[no-untyped-def]
         pool = await db.create_pool(get_settings().dsn, size=2)

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     pool_size: int = Field(20, alias="WISPGATE_DB_POOL_SIZE", ge=2)
     stream_max_age_days: float = Field(7.0, alias="WISPGATE_STREAM_MAX_AGE_DAYS", gt=1)
     relay_batch_size: int = Field(500, alias="WISPGATE_RELAY_BATCH_SIZE", ge=1)
+    # Import batches one `commands` process handles at once (each holds a pool connection).
+    commands_concurrency: int = Field(4, alias="WISPGATE_COMMANDS_CONCURRENCY", ge=1, le=64)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     # LibreQoS integrations carry whole megabits; 1 is the least that still reaches the portal.
     libreqos_trickle_mbps: int = Field(1, alias="WISPGATE_LIBREQOS_SUSPENDED_MBPS", ge=1)

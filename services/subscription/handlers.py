@@ -105,12 +105,10 @@ class Handlers:
             stream = streams.get(command.subscription_id, [])
             version = _check_version(stream, ctx.if_match)
             state = _fold(subscription.evolve, subscription.initial_state, stream)
-            refs = _references({i: streams[i] for i in referenced if i in streams})
+            refs = references({i: streams[i] for i in referenced if i in streams})
             events = subscription.decide(command, state, refs)
             after = _fold_payloads(subscription.evolve, state, events)
-            before_claims, after_claims = subscription.held(state), subscription.held(after)
-            reserve = [Reservation(c.kind, c.value) for c in sorted(after_claims - before_claims)]
-            release = [Reservation(c.kind, c.value) for c in sorted(before_claims - after_claims)]
+            reserve, release = claims_change(state, after)
             return await self._append(
                 ctx, command.subscription_id, "subscription", version, events, stream,
                 reserve, release,
@@ -176,14 +174,24 @@ class Handlers:
         raise LostRace("the resource kept changing; retry")
 
 
-def _references(streams: dict[UUID, list[StoredEvent]]) -> subscription.Directory:
-    """Directory entries as the subscription decider sees them."""
+def references(streams: dict[UUID, list[StoredEvent]]) -> subscription.Directory:
+    """Directory entries as the subscription decider sees them (import batches use it too)."""
     found = {}
     for entry_id, events in streams.items():
         state = _fold(directory.evolve, directory.initial_state, events)
         if isinstance(state, directory.Registered):
             found[entry_id] = subscription.Reference(state.kind, state.active)
     return found
+
+
+def claims_change(
+    before: subscription.State, after: subscription.State
+) -> tuple[list[Reservation], list[Reservation]]:
+    """Reservations to take and to release when a subscription moves from one state to another."""
+    held_before, held_after = subscription.held(before), subscription.held(after)
+    reserve = [Reservation(c.kind, c.value) for c in sorted(held_after - held_before)]
+    release = [Reservation(c.kind, c.value) for c in sorted(held_before - held_after)]
+    return reserve, release
 
 
 def _outcome(appended: Appended) -> Outcome:
@@ -210,4 +218,12 @@ def _fold_payloads(evolve: Callable[[Any, Any], Any], state: Any, events: Sequen
     return state
 
 
-__all__ = ["Context", "Handlers", "LostRace", "Outcome", "VersionMismatch"]
+__all__ = [
+    "Context",
+    "Handlers",
+    "LostRace",
+    "Outcome",
+    "VersionMismatch",
+    "claims_change",
+    "references",
+]

@@ -17,6 +17,7 @@ _IMPORTED = re.compile(r"^SUB-(\d{1,18})$")
 
 CREATE_SEQUENCE = 'create sequence if not exists events."{name}" minvalue 1'
 NEXT = """select nextval('events."{name}"')"""
+NEXT_MANY = """select nextval('events."{name}"') from generate_series(1, $1)"""
 # setval only ever moves the sequence forward: an imported SUB-<n> must never be handed out again.
 BUMP = """
 select setval('events."{name}"', $1) from events."{name}" where last_value < $1
@@ -45,6 +46,14 @@ class UniqueIds:
         """A fresh unique ID for the tenant."""
         name = await self._sequence(tenant_id)
         return format_number(await self._pool.fetchval(NEXT.format(name=name)))
+
+    async def next_many(self, tenant_id: str, count: int) -> list[str]:
+        """`count` fresh unique IDs for the tenant in one round trip (an import batch's rows)."""
+        if count <= 0:
+            return []
+        name = await self._sequence(tenant_id)
+        numbers = await self._pool.fetch(NEXT_MANY.format(name=name), count)
+        return [format_number(n) for n in sorted(row[0] for row in numbers)]
 
     async def move_past(self, tenant_id: str, unique_id: str) -> None:
         """Make sure the sequence never hands out an imported SUB-<n> again."""

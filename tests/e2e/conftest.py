@@ -20,6 +20,7 @@ from tests.conftest import ROOT, environment, fresh_database, fresh_namespace, t
 COMMANDS = {
     "api": [sys.executable, "-m", "services.subscription", "api"],
     "relay": [sys.executable, "-m", "services.subscription", "relay"],
+    "commands": [sys.executable, "-m", "services.subscription", "commands"],
     "projections": [sys.executable, "-m", "services.projections", "worker"],
 }
 SETUP = [
@@ -114,7 +115,7 @@ def service_env(database_url: str, nats_url: str, namespace: str) -> dict[str, s
 def system(
     service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
-    """API, relay and projection worker running as separate processes, as `make run` starts them."""
+    """API, relay, commands and projection worker as processes, as `make run` starts them."""
     env = {**service_env, "API_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
     env.pop("WISPGATE_ADMIN_TOKEN", None)
     running = System(env, tmp_path_factory.mktemp("logs"))

@@ -1,0 +1,132 @@
+"""The `commands` process: the importer's command batches over core NATS request/reply.
+
+It serves `{ns}.commands.subscription` in the queue group `{ns}-subscription`, so replicas
+share the requests. FastStream's NatsBroker subscriber (the project's broker library) gives
+what this needs as options: the queue group, bounded concurrency (`max_workers`: at most that
+many batches run at once; further requests wait in the client's buffer), the reply sent from
+the handler's return value, and a stop that waits for the batches in flight
+(`graceful_timeout`). The handler takes the raw message body and parses it itself, so a
+malformed request is answered with a BatchResult naming the problem rather than dropped by
+the framework's own validation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import suppress
+
+import asyncpg
+from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsMessage
+from pydantic import ValidationError
+
+from contracts.imports import BatchResult, CommandBatch
+from contracts.subjects import commands_subject, durable_name
+
+from . import db
+from .batches import Batches
+from .config import Settings
+from .eventstore import EventStore
+from .hints import AppendHints
+from .unique_ids import UniqueIds
+
+log = logging.getLogger(__name__)
+
+QUEUE = "subscription"
+CONNECT_RETRY_SECONDS = 2.0
+# How long a stop waits for the batches in flight; an unanswered one is sent again by the
+# importer with the same idempotency keys, so nothing is lost past it.
+GRACEFUL_SECONDS = 30.0
+
+
+async def answer(batches: Batches, data: bytes) -> bytes:
+    """The reply to one request: a BatchResult as JSON, whatever the request held."""
+    try:
+        batch = CommandBatch.model_validate_json(data)
+    except ValidationError as exc:
+        result = BatchResult(error=f"not a command batch: {_describe(exc)}")
+    else:
+        try:
+            result = await batches.handle(batch)
+        except Exception as exc:
+            log.exception("command batch failed", extra={"import_id": str(batch.import_id)})
+            result = BatchResult(error=f"the batch was not handled ({exc}); send it again")
+    return result.model_dump_json().encode()
+
+
+class CommandServer:
+    """A pool, append hints and the subscriber answering command batches."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.broker = NatsBroker(
+            str(settings.nats_url),
+            name="wispgate-commands",
+            graceful_timeout=GRACEFUL_SECONDS,
+            logger=log,  # through this service's log set-up, not FastStream's own handler
+            log_level=logging.DEBUG,  # one line per request is too many at INFO
+        )
+        self.hints = AppendHints(str(settings.nats_url), settings.namespace, "wispgate-commands")
+        self.pool: asyncpg.Pool | None = None
+
+    async def start(self, stop: asyncio.Event) -> bool:
+        """Connect and subscribe; retries until NATS answers. False when stopped first."""
+        self.pool = await db.create_pool(
+            self.settings.dsn, size=self.settings.commands_concurrency + 1
+        )
+        await self.hints.start()
+        batches = Batches(EventStore(self.pool), UniqueIds(self.pool), self.hints.appended)
+        ns = self.settings.namespace
+
+        @self.broker.subscriber(
+            commands_subject(ns),
+            queue=durable_name(ns, QUEUE),
+            max_workers=self.settings.commands_concurrency,
+        )
+        async def serve(msg: NatsMessage) -> bytes:
+            return await answer(batches, msg.body)
+
+        while not stop.is_set():
+            try:
+                await self.broker.start()
+                log.info("serving command batches", extra={"subject": commands_subject(ns)})
+                return True
+            except Exception as exc:
+                log.warning("cannot reach NATS yet: %s", exc)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), CONNECT_RETRY_SECONDS)
+        return False
+
+    async def stop(self) -> None:
+        """Take no new requests, finish those in flight, close everything."""
+        await self.broker.stop()
+        await self.hints.close()
+        if self.pool is not None:
+            await self.pool.close()
+        log.info("command server stopped")
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve command batches until `stop` is set (SIGTERM or SIGINT when none is given)."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    server = CommandServer(settings)
+    try:
+        if await server.start(stop):
+            await stop.wait()
+    finally:
+        await server.stop()
+
+
+def _describe(exc: ValidationError) -> str:
+    """The first few problems of a request, each with where it is."""
+    problems = [
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:3]
+    ]
+    more = len(exc.errors()) - len(problems)
+    return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
