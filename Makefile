@@ -47,6 +47,7 @@ services: ## start local PostgreSQL and NATS if they are not answering
 setup: venv services ## create the database, apply migrations, create the JetStream stream
 	python -m services.subscription setup
 	python -m services.projections setup
+	python -m services.importer setup
 
 run: setup ## run API, relay and projections in the foreground (Ctrl-C stops all)
 	WISPGATE_ENV=$(WISPGATE_ENV) PYTHONUNBUFFERED=1 exec honcho start -f Procfile

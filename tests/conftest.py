@@ -20,7 +20,11 @@ import pytest
 from yoyo import get_backend, read_migrations
 
 ROOT = Path(__file__).resolve().parents[1]
-MIGRATIONS = [ROOT / "services/subscription/migrations", ROOT / "services/projections/migrations"]
+MIGRATIONS = [
+    ROOT / "services/subscription/migrations",
+    ROOT / "services/projections/migrations",
+    ROOT / "services/importer/migrations",
+]
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 

@@ -1,0 +1,76 @@
+"""Settings of the importer worker, from the environment, with local defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, NatsDsn, PostgresDsn
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.imports import MAX_BATCH_BYTES
+
+from .xlsx import Limits
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: PostgresDsn = Field(
+        PostgresDsn("postgresql://postgres@127.0.0.1:5432/wispgate"), alias="DATABASE_URL"
+    )
+    nats_url: NatsDsn = Field(NatsDsn("nats://127.0.0.1:4222"), alias="NATS_URL")
+    namespace: str = Field(
+        "wispgate", alias="WISPGATE_NAMESPACE", pattern=r"^[a-z][a-z0-9_]{0,31}$"
+    )
+    # What an upload may cost (see xlsx/package.py): its size, what it unpacks to, how much
+    # better than ordinary spreadsheets it may pack (a zip bomb packs thousands of times), rows.
+    max_file_bytes: int = Field(20 * MIB, alias="IMPORTER_MAX_FILE_BYTES", ge=1024)
+    max_unpacked_bytes: int = Field(256 * MIB, alias="IMPORTER_MAX_UNPACKED_BYTES", ge=MIB)
+    max_compression_ratio: int = Field(100, alias="IMPORTER_MAX_COMPRESSION_RATIO", ge=10)
+    max_rows: int = Field(100_000, alias="IMPORTER_MAX_ROWS", ge=1)
+    # Rows per command batch; a batch is also cut below NATS's payload limit.
+    batch_rows: int = Field(1000, alias="IMPORTER_BATCH_ROWS", ge=1, le=10_000)
+    # How long one batch may take to be answered, and how often it is sent before the attempt
+    # stops (the job is claimed again once its lease runs out).
+    request_timeout: float = Field(60.0, alias="IMPORTER_REQUEST_TIMEOUT", gt=0)
+    request_attempts: int = Field(4, alias="IMPORTER_REQUEST_ATTEMPTS", ge=1)
+    retry_delay: float = Field(1.0, alias="IMPORTER_RETRY_DELAY", gt=0)
+    # PostgreSQL is polled for queued jobs (and ones whose worker died) this often.
+    poll_interval: float = Field(5.0, alias="IMPORTER_POLL_INTERVAL", gt=0)
+    # A running job whose worker has not renewed it for this long is claimed again.
+    lease_seconds: float = Field(30.0, alias="IMPORTER_LEASE_SECONDS", gt=0.5)
+    # A job claimed this many times without finishing fails.
+    max_attempts: int = Field(5, alias="IMPORTER_MAX_ATTEMPTS", ge=1)
+    # A wake-up message is dead-lettered on this delivery instead of being retried again.
+    max_deliveries: int = Field(5, alias="IMPORTER_MAX_DELIVERIES", ge=1, le=100)
+    ack_wait: float = Field(30.0, alias="IMPORTER_ACK_WAIT", gt=1)
+    # How long a finished job waits for the list to show its rows before completing anyway.
+    visible_wait: float = Field(30.0, alias="IMPORTER_VISIBLE_WAIT", ge=0)
+    pool_size: int = Field(4, alias="IMPORTER_DB_POOL_SIZE", ge=2)
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    @property
+    def dsn(self) -> str:
+        """The PostgreSQL DSN as a plain string, as asyncpg wants it."""
+        return str(self.database_url)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_file_bytes=self.max_file_bytes,
+            max_unpacked_bytes=self.max_unpacked_bytes,
+            max_ratio=self.max_compression_ratio,
+            max_rows=self.max_rows,
+        )
+
+    @property
+    def max_batch_bytes(self) -> int:
+        return MAX_BATCH_BYTES
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once per process."""
+    return Settings()

@@ -1,0 +1,53 @@
+"""The JetStream stream of import wake-ups, created by `python -m services.importer setup`.
+
+Work-queue retention: a wake-up is deleted once a worker acknowledged it, and each subject has
+one consumer (the importers' shared durable). The stream only wakes workers sooner; the jobs
+themselves live in PostgreSQL, which workers also poll.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from contracts.subjects import check_namespace, import_queued_subject, imports_stream
+
+log = logging.getLogger(__name__)
+
+MAX_AGE_SECONDS = 7 * 86400.0
+# The API may send a wake-up again (with the import id as Nats-Msg-Id): within this window the
+# broker keeps one.
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+def stream_config(namespace: str) -> StreamConfig:
+    """Configuration of the imports stream of a namespace."""
+    return StreamConfig(
+        name=imports_stream(check_namespace(namespace)),
+        description="Wake-ups of the importer: an import job was stored",
+        subjects=[import_queued_subject(namespace)],
+        retention=RetentionPolicy.WORK_QUEUE,
+        discard=DiscardPolicy.OLD,
+        storage=StorageType.FILE,
+        max_age=MAX_AGE_SECONDS,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+async def ensure_stream(nats_url: str, namespace: str) -> None:
+    """Create the imports stream if it does not exist yet; idempotent."""
+    wanted = stream_config(namespace)
+    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3)
+    try:
+        jsm = nc.jsm()
+        try:
+            await jsm.stream_info(wanted.name or "")
+        except NotFoundError:
+            # Concurrent setups may race here: the server accepts an identical config twice.
+            await jsm.add_stream(wanted)
+            log.info("created stream", extra={"stream": wanted.name})
+    finally:
+        await nc.close()
