@@ -17,7 +17,8 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from contracts.spreadsheet import EXPORT_COLUMNS, SHEET_NAME
+from contracts.spreadsheet import EXPORT_COLUMNS, SHEET_NAME, restore
+from services.importer.xlsx import Limits, open_workbook
 from services.subscription import subscription_queries as views
 from services.subscription.export_queries import pages
 from services.subscription.queries import parse_sort
@@ -164,6 +165,10 @@ async def test_xlsx_export_opens_with_the_same_rows_neutralised(
     assert second[7] == "'" + HOSTILE
     assert second[8] == created(made[1])
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    read = [row for _, row in open_workbook(response.content, Limits()).rows]
+    assert [restore(str(v)) for v in read[0].values()] == list(EXPORT_COLUMNS)
+    as_imported = next(r for r in read if r.get(1) == "SUB-000002")
+    assert restore(str(as_imported[8])) == HOSTILE  # the importer gets the value back
 
 
 @pytest.mark.parametrize(

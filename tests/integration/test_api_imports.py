@@ -11,30 +11,25 @@ import io
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import nats
 import pytest
+from nats.js.errors import NotFoundError
 from openpyxl import Workbook, load_workbook
 
-from contracts.spreadsheet import COLUMNS, REQUIRED, SHEET_NAME, STATUSES
-from contracts.subjects import import_queued_subject
+from contracts.spreadsheet import COLUMNS, REQUIRED, SHEET_NAME, STATUSES, restore
+from contracts.subjects import import_queued_subject, imports_stream
+from services.importer.stream import ensure_stream
+from services.importer.xlsx import Limits, open_workbook
 from services.subscription.api.app import create_app
 from services.subscription.config import Settings
-from services.subscription.db import migrate
 from tests.integration.conftest import ClientFactory
 
-IMPORTER_MIGRATIONS = Path(__file__).resolve().parents[2] / "services/importer/migrations"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def imports_schema(database_url: str) -> None:
-    """The importer's schema (a no-op once the suite's setup applies it)."""
-    migrate(database_url, IMPORTER_MIGRATIONS)
+HOSTILE = "=cmd|' /C calc'!A0"
 
 
 def workbook(*rows: list[Any]) -> bytes:
@@ -68,8 +63,27 @@ def assert_problem(response: httpx.Response, status: int, pointer: str, text: st
     assert body["errors"][0]["pointer"] == pointer
 
 
+@pytest.fixture
+async def imports_stream_ready(nc: nats.NATS, nats_url: str, namespace: str) -> AsyncIterator[str]:
+    """The imports stream, as the importer's setup creates it; removed only if made here."""
+    name = imports_stream(namespace)
+    try:
+        await nc.jetstream().stream_info(name)
+        made_here = False
+    except NotFoundError:
+        await ensure_stream(nats_url, namespace)
+        made_here = True
+    yield name
+    if made_here:
+        await nc.jetstream().delete_stream(name)
+
+
 async def test_upload_answers_202_stores_job_and_file_and_wakes_the_worker(
-    api: httpx.AsyncClient, pool: asyncpg.Pool, nc: nats.NATS, namespace: str
+    api: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    nc: nats.NATS,
+    namespace: str,
+    imports_stream_ready: str,
 ) -> None:
     wakeups = await nc.subscribe(import_queued_subject(namespace))
     await nc.flush()
@@ -92,6 +106,8 @@ async def test_upload_answers_202_stores_job_and_file_and_wakes_the_worker(
     message = await wakeups.next_msg(timeout=5)
     assert json.loads(message.data) == {"import_id": import_id}
     assert message.headers is not None and message.headers["Nats-Msg-Id"] == import_id
+    kept = await nc.jetstream().get_last_msg(imports_stream_ready, import_queued_subject(namespace))
+    assert json.loads(kept.data or b"") == {"import_id": import_id}
 
 
 @pytest.mark.parametrize(
@@ -328,7 +344,7 @@ async def test_errors_xlsx_gives_failed_rows_under_their_own_headers_with_an_err
                 ["Status must be one of Active, Inactive", "Engineer is required"],
             ),
             2: (
-                cells(headers, ["=cmd|' /C calc'!A0", "x", None, None, "007"]),
+                cells(headers, [HOSTILE, "x", None, None, "007"]),
                 ["Status must be one of Active, Inactive"],
             ),
         },
@@ -358,6 +374,18 @@ async def test_errors_xlsx_gives_failed_rows_under_their_own_headers_with_an_err
         "Status must be one of Active, Inactive\nEngineer is required",
     )
     assert book[SHEET_NAME]["A2"].data_type == "s"
+    header, first = read_back(response.content)[:2]
+    assert header == [*kept, "Error"]
+    assert first[:4] == [HOSTILE, "x", None, "007"]
+
+
+def read_back(content: bytes) -> list[list[str | None]]:
+    """The sheet's text as the importer's reader sees it, formula neutralising undone."""
+    rows = []
+    for _, cells in open_workbook(content, Limits()).rows:
+        texts = [cells.get(column) for column in range(1, max(cells) + 1)]
+        rows.append([restore(t) if isinstance(t, str) else None for t in texts])
+    return rows
 
 
 async def test_errors_xlsx_of_a_job_without_failures_has_the_template_headers(
