@@ -1,8 +1,9 @@
-"""Command line of the importer: `python -m services.importer setup`."""
+"""Command line of the importer: `python -m services.importer setup|worker`."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import typer
 
@@ -24,6 +25,26 @@ def setup() -> None:
     applied = db.migrate(settings.dsn)
     asyncio.run(ensure_stream(str(settings.nats_url), settings.namespace))
     typer.echo(f"imports schema: {applied} migration(s) applied; imports stream ready")
+
+
+@app.command()
+def worker() -> None:
+    """Run the importer worker until SIGINT or SIGTERM."""
+    import uvloop
+
+    from .worker import run_worker
+
+    settings = get_settings()
+    configure(settings.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    uvloop.run(main())
 
 
 if __name__ == "__main__":
