@@ -23,7 +23,7 @@ from faststream.nats.annotations import NatsMessage
 from pydantic import ValidationError
 
 from contracts.imports import BatchResult, CommandBatch
-from contracts.subjects import commands_subject, durable_name
+from contracts.subjects import check_tenant, commands_subject, durable_name
 
 from . import db
 from .batches import Batches
@@ -43,10 +43,9 @@ GRACEFUL_SECONDS = 30.0
 
 async def answer(batches: Batches, data: bytes) -> bytes:
     """The reply to one request: a BatchResult as JSON, whatever the request held."""
-    try:
-        batch = CommandBatch.model_validate_json(data)
-    except ValidationError as exc:
-        result = BatchResult(error=f"not a command batch: {_describe(exc)}")
+    batch = _parse(data)
+    if isinstance(batch, str):
+        result = BatchResult(error=f"not a command batch: {batch}")
     else:
         try:
             result = await batches.handle(batch)
@@ -54,6 +53,20 @@ async def answer(batches: Batches, data: bytes) -> bytes:
             log.exception("command batch failed", extra={"import_id": str(batch.import_id)})
             result = BatchResult(error=f"the batch was not handled ({exc}); send it again")
     return result.model_dump_json().encode()
+
+
+def _parse(data: bytes) -> CommandBatch | str:
+    """The batch, or what is wrong with the request."""
+    try:
+        batch = CommandBatch.model_validate_json(data)
+    except ValidationError as exc:
+        return _describe(exc)
+    try:
+        # The tenant names a sequence and reaches subjects: only the API's tenant ids pass.
+        check_tenant(batch.tenant_id)
+    except ValueError as exc:
+        return str(exc)
+    return batch
 
 
 class CommandServer:

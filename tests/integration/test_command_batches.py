@@ -252,11 +252,17 @@ async def test_a_value_taken_after_the_check_fails_only_its_row(
 async def test_a_malformed_request_is_answered_with_an_error(
     api: httpx.AsyncClient, nc: nats.NATS, settings: Settings
 ) -> None:
-    for data in (b"not json", b"{}", b'{"import_id": "x", "rows": []}'):
+    refs = await directory(api)
+    foreign = batch('x"; drop table events.events; --', [row(2, refs)])
+    for data in (
+        b"not json",
+        b"{}",
+        b'{"import_id": "x", "rows": []}',
+        foreign.model_dump_json().encode(),
+    ):
         result = await send(nc, settings, data)
         assert result.error is not None and result.error.startswith("not a command batch")
         assert result.results == []
-    refs = await directory(api)
     still = await send(nc, settings, batch(tenant_of(api), [row(2, refs)]))
     assert outcomes(still) == ["created"]
 
