@@ -1,0 +1,176 @@
+"""One attempt at one import job: read the file, check every row, send batches, finish.
+
+The sheet is read in a thread (its parsing is the CPU-heavy part), one batch ahead of the
+batch being sent, so reading and the subscription service's work overlap. After each answered
+batch the job records its counters, failed rows and the row to resume from in one statement: an
+attempt that dies anywhere resumes from there, and a batch that was sent but not recorded is
+sent again with the same idempotency keys, so its rows are not created twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Generator
+from contextlib import aclosing
+from typing import TypeVar
+
+import asyncpg
+
+from contracts.imports import RowError
+
+from . import jobs
+from .config import Settings
+from .directory import load
+from .jobs import Failure, Job, Progress
+from .sender import Batch, Batcher, Sender
+from .table import Table, records, scan
+from .validation import Validator
+from .visibility import wait_until_reached
+from .xlsx import Refused, Workbook, open_workbook
+
+log = logging.getLogger(__name__)
+
+LIST_PROJECTION = "subscriptions"
+HEAD = "select coalesce(max(position), 0) from events.events"
+T = TypeVar("T")
+
+
+class Stopping(Exception):
+    """The worker is shutting down: the job is handed back between two batches."""
+
+
+class JobRun:
+    """Carries one claimed job as far as it goes."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        sender: Sender,
+        settings: Settings,
+        job: Job,
+        stop: asyncio.Event,
+    ) -> None:
+        self.pool = pool
+        self.sender = sender
+        self.settings = settings
+        self.job = job
+        self.stop = stop
+        self.position = job.position
+        # A replayed row created by an earlier attempt may not report its position.
+        self.position_unknown = False
+
+    async def run(self) -> None:
+        """Import the file; a file that cannot be read fails the job with the reason."""
+        try:
+            workbook, table = await self._read()
+        except Refused as exc:
+            log.info("import refused", extra=self._fields(reason=exc.message))
+            await jobs.fail(self.pool, self.job, exc.message)
+            return
+        await jobs.set_total(self.pool, self.job, table.rows_total)
+        directory = await load(self.pool, self.job.tenant_id, self.settings.visible_wait)
+        validator = Validator(self.job.tenant_id, directory)
+        batcher = Batcher(self.job, self.settings.batch_rows, self.settings.max_batch_bytes)
+        prepared = self._prepared(workbook, table, validator, batcher)
+        try:
+            async with aclosing(_ahead(prepared)) as batches:
+                async for batch in batches:
+                    if self.stop.is_set():
+                        raise Stopping
+                    await jobs.record(self.pool, self.job, await self._send(batcher, batch))
+        except Refused as exc:  # the sheet read differently the second time
+            await jobs.fail(self.pool, self.job, exc.message)
+            return
+        await self._finish()
+
+    async def _read(self) -> tuple[Workbook, Table]:
+        data = await jobs.file_of(self.pool, self.job)
+        if data is None:
+            raise Refused("The uploaded file is missing.")
+        limits = self.settings.limits
+        workbook = await asyncio.to_thread(open_workbook, data, limits)
+        table = await asyncio.to_thread(scan, workbook, limits)
+        log.info(
+            "import started",
+            extra=self._fields(sheet=table.sheet, rows_total=table.rows_total),
+        )
+        return workbook, table
+
+    def _prepared(
+        self, workbook: Workbook, table: Table, validator: Validator, batcher: Batcher
+    ) -> Generator[Batch, None, None]:
+        """Batches of the rows not yet recorded. Earlier rows are checked too, so that a row
+        repeating one of them is still caught after a restart."""
+        resume = self.job.resume_row
+        for record in records(workbook, table):
+            checked = validator.check(record)
+            if record.row < resume:
+                continue
+            if isinstance(checked, list):
+                full = batcher.fail(Failure(record.row, checked, record.cells))
+            else:
+                full = batcher.add(checked, record.cells)
+            if full is not None:
+                yield full
+        rest = batcher.rest()
+        if rest is not None:
+            yield rest
+
+    async def _send(self, batcher: Batcher, batch: Batch) -> Progress:
+        created = skipped = 0
+        failures = list(batch.failures)
+        position = 0
+        if batch.rows:
+            result = await self.sender.send(batcher.body(batch), batch.rows)
+            for r in result.results:
+                if r.outcome == "created":
+                    created += 1
+                elif r.outcome == "skipped":
+                    skipped += 1
+                else:
+                    message = _message(r.column, r.message)
+                    error = RowError(row=r.row, column=r.column, message=message)
+                    failures.append(Failure(r.row, [error], batch.cells[r.row]))
+            position = result.position
+            self.position = max(self.position, position)
+            self.position_unknown |= created > 0 and not position and not self.job.dry_run
+        failures.sort(key=lambda f: f.row)
+        return Progress(created, skipped, failures, batch.last_row + 1, position)
+
+    async def _finish(self) -> None:
+        """Complete once the list holds the created rows (or the wait ran out)."""
+        if self.position_unknown:
+            self.position = max(self.position, await self.pool.fetchval(HEAD))
+        wait = self.settings.visible_wait
+        if not await wait_until_reached(self.pool, LIST_PROJECTION, self.position, wait):
+            log.warning("list not caught up, completing anyway", extra=self._fields())
+        await jobs.complete(self.pool, self.job, self.position)
+        log.info("import completed", extra=self._fields())
+
+    def _fields(self, **more: object) -> dict[str, object]:
+        return {"import_id": str(self.job.id), "tenant_id": self.job.tenant_id,
+                "attempt": self.job.attempts, "position": self.position, **more}  # fmt: skip
+
+
+def _message(column: str | None, message: str | None) -> str:
+    """A decider's message, naming its column as the importer's own messages do."""
+    text = message or "refused by the subscription service"
+    return text if not column or text.startswith(column) else f"{column}: {text}"
+
+
+async def _ahead(items: Generator[T, None, None]) -> AsyncGenerator[T, None]:
+    """The items of a blocking iterator, each made in a thread while the previous one is used.
+
+    A step under way is always finished (a thread cannot be cancelled), and the iterator is
+    closed after it, never during.
+    """
+    step = asyncio.ensure_future(asyncio.to_thread(next, items, None))
+    try:
+        while (item := await asyncio.shield(step)) is not None:
+            step = asyncio.ensure_future(asyncio.to_thread(next, items, None))
+            yield item
+    finally:
+        await asyncio.wait({step})
+        if not step.cancelled() and step.exception() is None:
+            items.close()

@@ -1,0 +1,161 @@
+"""The importer worker: claims import jobs from PostgreSQL and runs them one at a time.
+
+Two things wake it: a JetStream message on `{ns}.imports.queued` (the API's announcement of a
+stored job, see `wakeups.py`) and a timer, so a lost message, a job left by a dead worker or a
+worker started after the upload still gets done. Jobs are claimed with `for update skip locked`,
+so any number of workers share them. While a job runs, its lease is renewed; a worker that
+lost the job (another one claimed it after the lease ran out) stops working on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+import asyncpg
+from faststream.nats import NatsBroker
+
+from contracts.subjects import commands_subject
+
+from . import jobs
+from .config import Settings
+from .db import create_pool
+from .jobs import Job, Superseded
+from .run import JobRun, Stopping
+from .sender import Sender, Unanswered
+from .wakeups import WakeUps
+
+log = logging.getLogger(__name__)
+
+CONNECT_RETRY_SECONDS = 5.0
+
+
+class Worker:
+    """One worker process: a pool, a broker connection, the claim loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.broker = NatsBroker(str(settings.nats_url), max_reconnect_attempts=-1)
+        self.wake = asyncio.Event()
+        self.wakeups = WakeUps(self.broker, settings, self.wake)
+        self.pool: asyncpg.Pool | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and run jobs until `stop` is set; a running job is handed back between batches."""
+        self.pool = await create_pool(self.settings.dsn, self.settings.pool_size)
+        self.wakeups.pool = self.pool
+        try:
+            await self._connect(stop)
+            stopping = asyncio.ensure_future(_set_when(stop, self.wake))
+            try:
+                await self._loop(stop)
+            finally:
+                stopping.cancel()
+        finally:
+            await self.broker.stop()
+            await self.pool.close()
+            log.info("importer stopped")
+
+    async def _connect(self, stop: asyncio.Event) -> None:
+        """Start the broker (and the wake-up subscriber), trying again until NATS answers."""
+        while not stop.is_set():
+            try:
+                await self.broker.start()
+                log.info("importer started", extra={"namespace": self.settings.namespace})
+                return
+            except Exception:
+                log.warning("cannot reach NATS yet, trying again", exc_info=True)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), CONNECT_RETRY_SECONDS)
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.wake.clear()
+            job = await self._claim()
+            if job is not None:
+                await self._run(job, stop)
+                continue
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.poll_interval):
+                    await self.wake.wait()
+
+    async def _claim(self) -> Job | None:
+        assert self.pool is not None
+        try:
+            job = await jobs.claim(self.pool, self.settings.lease_seconds)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("cannot claim jobs: %r", exc)
+            return None
+        if job is not None and job.attempts > self.settings.max_attempts:
+            message = (
+                f"The import stopped {job.attempts - 1} times before it could finish and is not"
+                " tried again"
+            )
+            await jobs.fail(self.pool, job, f"{message} (last: {job.message})." if job.message
+                            else f"{message}.")  # fmt: skip
+            log.error("import given up", extra={"import_id": str(job.id), "attempts": job.attempts})
+            return None
+        return job
+
+    async def _run(self, job: Job, stop: asyncio.Event) -> None:
+        """Run one attempt of a job, renewing its lease; say why it stopped if it did."""
+        assert self.pool is not None
+        sender = Sender(
+            self.broker.connection,
+            commands_subject(self.settings.namespace),
+            self.settings.request_timeout,
+            self.settings.request_attempts,
+            self.settings.retry_delay,
+        )
+        attempt = asyncio.ensure_future(JobRun(self.pool, sender, self.settings, job, stop).run())
+        lease = asyncio.ensure_future(self._keep_lease(job, attempt))
+        fields = {"import_id": str(job.id), "attempt": job.attempts}
+        try:
+            await attempt
+        except Stopping:
+            await jobs.release(self.pool, job)
+            log.info("import handed back", extra=fields)
+        except Superseded:
+            log.warning("import taken over by another attempt", extra=fields)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the worker itself is being cancelled
+            log.warning("import taken over by another attempt", extra=fields)
+        except Unanswered as exc:
+            await self._note(job, f"Interrupted, will be tried again: {exc}")
+        except Exception as exc:
+            log.exception("import attempt failed", extra=fields)
+            await self._note(job, f"Interrupted, will be tried again: {exc!r}")
+        finally:
+            lease.cancel()
+
+    async def _keep_lease(self, job: Job, attempt: asyncio.Future[None]) -> None:
+        """Renew the job's lease; cancel the attempt once the job is no longer its own."""
+        assert self.pool is not None
+        every = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await jobs.heartbeat(self.pool, job)
+            except Superseded:
+                attempt.cancel()
+                return
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("cannot renew the lease: %r", exc, extra={"import_id": str(job.id)})
+
+    async def _note(self, job: Job, message: str) -> None:
+        assert self.pool is not None
+        with suppress(OSError, asyncpg.PostgresError):
+            await jobs.note(self.pool, job, message)
+
+
+async def _set_when(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Run one importer worker until `stop` is set."""
+    await Worker(settings).run(stop)

@@ -1,0 +1,141 @@
+"""The importer end to end: every process `make run` starts, on a database and namespace of
+their own (the in-process tests' jobs must not be claimed by a running worker), an HTTP client
+of a tenant and a pool on that database."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import nats
+import pytest
+
+from contracts.subjects import imports_stream
+from services.subscription import tokens
+from tests.conftest import ROOT, environment, fresh_database, fresh_namespace, tenant
+from tests.e2e.conftest import COMMANDS, System, free_port
+
+IMPORTER = [sys.executable, "-m", "services.importer", "worker"]
+# Small batches and a short lease, so that a file is still running when a test kills the
+# worker, and a killed worker's job is claimed again within seconds.
+IMPORTER_ENV = {
+    "IMPORTER_BATCH_ROWS": "50",
+    "IMPORTER_LEASE_SECONDS": "2",
+    "IMPORTER_POLL_INTERVAL": "0.5",
+    "IMPORTER_VISIBLE_WAIT": "20",
+}
+
+
+class ImportSystem(System):
+    """The e2e processes plus the importer worker."""
+
+    def setup(self) -> None:
+        super().setup()
+        command = [sys.executable, "-m", "services.importer", "setup"]
+        subprocess.run(command, env=self.env, cwd=ROOT, check=True, capture_output=True)
+
+    def start(self, name: str) -> None:
+        if name != "importer":
+            super().start(name)
+            return
+        log = (self.logs / "importer.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            IMPORTER, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+@pytest.fixture(scope="session")
+def system_namespace(servers: tuple[str, str]) -> Iterator[str]:
+    for ns in fresh_namespace(servers):
+        yield ns
+        asyncio.run(delete_stream(servers[1], imports_stream(ns)))
+
+
+@pytest.fixture(scope="session")
+def system_database_url(servers: tuple[str, str], system_namespace: str) -> Iterator[str]:
+    yield from fresh_database(servers, system_namespace)
+
+
+@pytest.fixture(scope="session")
+def system(
+    system_database_url: str,
+    nats_url: str,
+    system_namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ImportSystem]:
+    env = environment(system_database_url, nats_url, system_namespace)
+    env |= {"API_PORT": str(free_port()), "PYTHONUNBUFFERED": "1", **IMPORTER_ENV}
+    env.pop("WISPGATE_ADMIN_TOKEN", None)
+    running = ImportSystem(env, tmp_path_factory.mktemp("logs"))
+    running.setup()
+    try:
+        for name in [*COMMANDS, "importer"]:
+            running.start(name)
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture
+def tenant_id() -> str:
+    return tenant()
+
+
+@pytest.fixture
+async def system_pool(system_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the running processes' database."""
+    from services.subscription.db import create_pool
+
+    p = await create_pool(system_database_url, size=4)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def http(
+    system: ImportSystem, system_pool: asyncpg.Pool, tenant_id: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin client of the test's tenant, talking to the API process."""
+    token, _ = await tokens.create(system_pool, "importer-e2e", tenant_id, "admin")
+    async with httpx.AsyncClient(
+        base_url=system.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        yield client
+
+
+async def delete_stream(url: str, stream: str) -> None:
+    client = await nats.connect(url)
+    try:
+        await client.jetstream().delete_stream(stream)
+    except Exception:
+        pass
+    finally:
+        await client.close()
+
+
+@pytest.fixture(scope="session")
+def lab_namespace(servers: tuple[str, str]) -> Iterator[str]:
+    """A namespace for workers run inside the tests, apart from the running processes."""
+    for ns in fresh_namespace(servers):
+        yield ns
+        asyncio.run(delete_stream(servers[1], imports_stream(ns)))
+
+
+@pytest.fixture(scope="session")
+def lab_database_url(servers: tuple[str, str], lab_namespace: str) -> Iterator[str]:
+    yield from fresh_database(servers, lab_namespace)
+
+
+@pytest.fixture
+async def lab_pool(lab_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    from services.subscription.db import create_pool
+
+    p = await create_pool(lab_database_url, size=4)
+    yield p
+    await p.execute("delete from imports.jobs")
+    await p.close()

@@ -1,0 +1,208 @@
+"""Uploads through the API, imported by the worker process, read back from the list.
+
+Every process runs as `make run` starts it; the importer is killed with SIGKILL mid-file in one
+test and must finish the job on restart without creating any row twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from tests.importer.conftest import ImportSystem
+from tests.importer.workbooks import HEADERS, package, xlsx
+
+pytestmark = pytest.mark.slow
+
+FINISHED = ("completed", "failed")
+
+
+async def directory(http: httpx.AsyncClient) -> dict[str, str]:
+    """A contact, an organization, an engineer and a service contract of the tenant."""
+    made = {}
+    for path, body in (
+        ("contacts", {"name": "Ada Lovelace", "email": "ada@example.com"}),
+        ("organizations", {"name": "Acme"}),
+        ("engineers", {"name": "Grace Hopper", "email": "grace@example.com"}),
+        ("service-contracts", {"number": "SC-1", "title": "Fibre 100"}),
+    ):
+        response = await http.post(f"/api/v1/{path}", json=body)
+        assert response.status_code == 201, response.text
+        made[path] = response.json()["id"]
+    return made
+
+
+def rows(count: int, prefix: str = "Customer") -> list[list[Any]]:
+    return [
+        ["", f"{prefix} {n}", "ada@example.com", "Acme", "Active", "Grace Hopper", "SC-1", ""]
+        for n in range(count)
+    ]
+
+
+async def upload(http: httpx.AsyncClient, content: bytes, dry_run: bool = False) -> str:
+    data = {"dry_run": "true"} if dry_run else {}
+    response = await http.post(
+        "/api/v1/imports", files={"file": ("customers.xlsx", content)}, data=data
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["import_id"])
+
+
+async def job(http: httpx.AsyncClient, import_id: str) -> dict[str, Any]:
+    response = await http.get(f"/api/v1/imports/{import_id}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def finished(
+    http: httpx.AsyncClient, import_id: str, system: ImportSystem, deadline: float = 90
+) -> dict[str, Any]:
+    until = time.monotonic() + deadline
+    while time.monotonic() < until:
+        state = await job(http, import_id)
+        if state["state"] in FINISHED:
+            return state
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"import {import_id} did not finish: {state}\n{system.tail('importer')}")
+
+
+async def listed(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = (await http.get("/api/v1/subscriptions", params=params)).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+async def test_an_import_lands_in_the_list_and_twice_creates_nothing(
+    system: ImportSystem, http: httpx.AsyncClient
+) -> None:
+    ids = await directory(http)
+    content = xlsx([HEADERS, ["SUB-900", "Fibre home", "Ada Lovelace", "Acme", "active",
+                              "grace@example.com", "Fibre 100", "first"], *rows(20)])  # fmt: skip
+    first = await finished(http, await upload(http, content), system)
+    assert first["state"] == "completed", first
+    assert (first["rows_total"], first["rows_created"], first["rows_failed"]) == (21, 21, 0)
+    assert first["position"] > 0
+    # Completed means visible: the list holds the rows without waiting.
+    items = {item["name"]: item for item in await listed(http)}
+    assert len(items) == 21
+    home = items["Fibre home"]
+    assert (home["unique_id"], home["status"], home["description"]) == (
+        "SUB-900",
+        "Active",
+        "first",
+    )
+    assert home["contact"]["id"] == ids["contacts"]
+    assert home["organization"]["id"] == ids["organizations"]
+    assert home["engineer"]["id"] == ids["engineers"]
+    assert home["service_contract"]["id"] == ids["service-contracts"]
+
+    again = await finished(http, await upload(http, content), system)
+    assert again["state"] == "completed", again
+    assert (again["rows_created"], again["rows_skipped"], again["rows_processed"]) == (0, 21, 21)
+    assert len(await listed(http)) == 21
+
+
+async def test_failed_rows_are_reported_and_the_others_imported(
+    system: ImportSystem, http: httpx.AsyncClient
+) -> None:
+    await directory(http)
+    content = xlsx(
+        [
+            HEADERS,
+            ["", "Good", "Ada Lovelace", "", "Active", "Grace Hopper", "", ""],
+            ["", "Nobody's", "Nobody", "", "Active", "Grace Hopper", "", ""],
+            ["", "Paused", "Ada Lovelace", "", "Paused", "Grace Hopper", "", ""],
+        ]
+    )
+    state = await finished(http, await upload(http, content), system)
+    assert state["state"] == "completed", state
+    assert (state["rows_created"], state["rows_failed"]) == (1, 2)
+    assert [(e["row"], e["column"]) for e in state["errors"]] == [(3, "Contact"), (4, "Status")]
+    assert [item["name"] for item in await listed(http)] == ["Good"]
+
+    report = await http.get(f"/api/v1/imports/{state['id']}/errors.xlsx")
+    assert report.status_code == 200
+    sheet = load_workbook(io.BytesIO(report.content)).active
+    assert sheet is not None
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][:8] == tuple(HEADERS)
+    assert [r[1] for r in values[1:]] == ["Nobody's", "Paused"]
+
+
+async def test_a_dry_run_appends_nothing(system: ImportSystem, http: httpx.AsyncClient) -> None:
+    await directory(http)
+    state = await finished(
+        http, await upload(http, xlsx([HEADERS, *rows(5)]), dry_run=True), system
+    )
+    assert state["state"] == "completed", state
+    assert (state["dry_run"], state["rows_created"], state["position"]) == (True, 5, 0)
+    assert await listed(http) == []
+
+
+async def test_a_hostile_file_fails_the_job_with_its_reason(
+    system: ImportSystem, http: httpx.AsyncClient
+) -> None:
+    bomb = package("<sheetData/>", extra={"xl/media/filler.bin": bytes(8 * 1024 * 1024)})
+    state = await finished(http, await upload(http, bomb), system)
+    assert state["state"] == "failed"
+    assert state["message"].startswith("xl/media/filler.bin unpacks ")
+    assert state["message"].endswith("it looks like a zip bomb.")
+
+
+async def test_a_job_without_a_wake_up_is_found_by_polling(
+    system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool, tenant_id: str
+) -> None:
+    await directory(http)
+    job_id = uuid.uuid4()
+    content = xlsx([HEADERS, *rows(3)])
+    async with system_pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "insert into imports.jobs (id, tenant_id, actor, file_size) values ($1, $2, 'sql', $3)",
+            job_id, tenant_id, len(content),
+        )  # fmt: skip
+        await conn.execute("insert into imports.files values ($1, $2)", job_id, content)
+    state = await finished(http, str(job_id), system)
+    assert (state["state"], state["rows_created"]) == ("completed", 3)
+
+
+async def test_a_killed_worker_resumes_and_creates_nothing_twice(
+    system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool, tenant_id: str
+) -> None:
+    await directory(http)
+    total = 3000
+    import_id = await upload(http, xlsx([HEADERS, *rows(total, "Killed")]))
+    until = time.monotonic() + 60
+    while (state := await job(http, import_id))["rows_processed"] < 100:
+        assert state["state"] not in FINISHED and time.monotonic() < until, state
+        await asyncio.sleep(0.02)
+    system.restart("importer")
+    state = await job(http, import_id)
+    assert state["rows_processed"] < total, "the file was done before the worker was killed"
+
+    state = await finished(http, import_id, system)
+    assert state["state"] == "completed", state
+    assert (state["rows_created"], state["rows_processed"], state["rows_failed"]) == (
+        total,
+        total,
+        0,
+    )
+    names = await system_pool.fetch(
+        "select name, count(*) from read.subscriptions where tenant_id = $1 group by name",
+        tenant_id,
+    )
+    assert len(names) == total
+    assert {row["count"] for row in names} == {1}
