@@ -17,6 +17,9 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from contracts.spreadsheet import neutralise
+from services.subscription import tokens
+from tests.conftest import tenant
 from tests.importer.conftest import ImportSystem
 from tests.importer.workbooks import HEADERS, package, xlsx
 
@@ -206,3 +209,38 @@ async def test_a_killed_worker_resumes_and_creates_nothing_twice(
     )
     assert len(names) == total
     assert {row["count"] for row in names} == {1}
+
+
+async def test_round_trip_from_an_export_into_another_tenant(
+    system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool
+) -> None:
+    await directory(http)
+    formula_like = "=not a formula, a note"
+    first = ["SUB-77", "Round trip", "Ada Lovelace", "Acme", "Suspended", "Grace Hopper", "SC-1"]
+    content = xlsx([HEADERS, [*first, neutralise(formula_like)], *rows(3)])
+    assert (await finished(http, await upload(http, content), system))["state"] == "completed"
+    exported = await http.get("/api/v1/subscriptions/export.xlsx")
+    assert exported.status_code == 200, exported.text
+
+    token, _ = await tokens.create(system_pool, "importer-e2e", tenant(), "admin")
+    other = httpx.AsyncClient(
+        base_url=system.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    async with other:
+        await directory(other)
+        state = await finished(other, await upload(other, exported.content), system)
+        assert state["state"] == "completed", state
+        assert state["rows_created"] == 4
+
+        def shown(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+            return sorted(
+                (
+                    i["name"], i["unique_id"], i["status"], i["description"],
+                    i["contact"]["name"], i["organization"]["name"], i["engineer"]["name"],
+                    i["service_contract"]["number"],
+                )
+                for i in items
+            )  # fmt: skip
+
+        assert shown(await listed(other)) == shown(await listed(http))
+    assert ("Round trip", formula_like) in {(i[0], i[3]) for i in shown(await listed(http))}
