@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     max_rows: int = Field(100_000, alias="IMPORTER_MAX_ROWS", ge=1)
     # Rows per command batch; a batch is also cut below NATS's payload limit.
     batch_rows: int = Field(1000, alias="IMPORTER_BATCH_ROWS", ge=1, le=10_000)
+    # Batches sent before the first one's answer is awaited: the subscription service works on
+    # one while the importer reads, checks and records around another.
+    in_flight: int = Field(2, alias="IMPORTER_IN_FLIGHT", ge=1, le=16)
     # How long one batch may take to be answered, and how often it is sent before the attempt
     # stops (the job is claimed again once its lease runs out).
     request_timeout: float = Field(60.0, alias="IMPORTER_REQUEST_TIMEOUT", gt=0)

@@ -58,6 +58,8 @@ class Directory:
 
     def __init__(self, rows: list[asyncpg.Record] | list[dict[str, object]]) -> None:
         self._kinds: dict[str, _Index] = defaultdict(_Index)
+        # A file names the same few entries on many rows: each text is resolved once.
+        self._resolved: dict[tuple[str, str], UUID | Unresolved] = {}
         for row in rows:
             index = self._kinds[str(row["kind"])]
             entry = Entry(row["id"], bool(row["active"]))  # type: ignore[arg-type]
@@ -67,6 +69,18 @@ class Directory:
 
     def resolve(self, column: str, text: str) -> UUID:
         """The id of the one active entry the text names; Unresolved says what is wrong."""
+        resolved = self._resolved.get((column, text))
+        if resolved is None:
+            try:
+                resolved = self._resolve(column, text)
+            except Unresolved as exc:
+                resolved = exc
+            self._resolved[column, text] = resolved
+        if isinstance(resolved, Unresolved):
+            raise Unresolved(str(resolved))
+        return resolved
+
+    def _resolve(self, column: str, text: str) -> UUID:
         kind = KINDS[column]
         index = self._kinds[kind]
         one, many = _NOUNS[kind]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncGenerator, Generator
 from contextlib import aclosing
 from typing import TypeVar
@@ -72,17 +73,33 @@ class JobRun:
         directory = await load(self.pool, self.job.tenant_id, self.settings.visible_wait)
         validator = Validator(self.job.tenant_id, directory)
         batcher = Batcher(self.job, self.settings.batch_rows, self.settings.max_batch_bytes)
-        prepared = self._prepared(workbook, table, validator, batcher)
         try:
-            async with aclosing(_ahead(prepared)) as batches:
-                async for batch in batches:
-                    if self.stop.is_set():
-                        raise Stopping
-                    await jobs.record(self.pool, self.job, await self._send(batcher, batch))
+            await self._import(self._prepared(workbook, table, validator, batcher), batcher)
         except Refused as exc:  # the sheet read differently the second time
             await jobs.fail(self.pool, self.job, exc.message)
             return
         await self._finish()
+
+    async def _import(self, prepared: Generator[Batch, None, None], batcher: Batcher) -> None:
+        """Send the batches, a few at once; record their outcomes in the file's order, so
+        that the row to resume from only ever moves past rows whose batch was answered."""
+        sending: deque[asyncio.Future[Progress]] = deque()
+        stopped = False
+        try:
+            async with aclosing(_ahead(prepared)) as batches:
+                async for batch in batches:
+                    if stopped := self.stop.is_set():
+                        break
+                    sending.append(asyncio.ensure_future(self._send(batcher, batch)))
+                    if len(sending) >= self.settings.in_flight:
+                        await jobs.record(self.pool, self.job, await sending.popleft())
+            while sending:
+                await jobs.record(self.pool, self.job, await sending.popleft())
+        finally:
+            for pending in sending:
+                pending.cancel()
+        if stopped:
+            raise Stopping
 
     async def _read(self) -> tuple[Workbook, Table]:
         data = await jobs.file_of(self.pool, self.job)
@@ -110,7 +127,7 @@ class JobRun:
             if isinstance(checked, list):
                 full = batcher.fail(Failure(record.row, checked, record.cells))
             else:
-                full = batcher.add(checked, record.cells)
+                full = batcher.add(checked, record)
             if full is not None:
                 yield full
         rest = batcher.rest()
@@ -131,7 +148,7 @@ class JobRun:
                 else:
                     message = _message(r.column, r.message)
                     error = RowError(row=r.row, column=r.column, message=message)
-                    failures.append(Failure(r.row, [error], batch.cells[r.row]))
+                    failures.append(Failure(r.row, [error], batch.records[r.row].cells))
             position = result.position
             self.position = max(self.position, position)
             self.position_unknown |= created > 0 and not position and not self.job.dry_run

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from contracts.imports import MAX_BATCH_BYTES, BatchResult, ImportedSubscription
 
 from .jobs import Failure, Job
+from .table import Record
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class Batch:
 
     rows: list[ImportedSubscription] = field(default_factory=list)
     encoded: list[bytes] = field(default_factory=list)
-    cells: dict[int, list[tuple[str, str | None]]] = field(default_factory=dict)
+    records: dict[int, Record] = field(default_factory=dict)  # the valid rows, by sheet row
     failures: list[Failure] = field(default_factory=list)
     size: int = 0
     last_row: int = 0
@@ -49,13 +50,13 @@ class Batcher:
         self.max_bytes = max_bytes - len(self.head) - 16
         self.batch = Batch()
 
-    def add(self, row: ImportedSubscription, cells: list[tuple[str, str | None]]) -> Batch | None:
+    def add(self, row: ImportedSubscription, record: Record) -> Batch | None:
         """Add a valid row; returns the batch it did not fit in, now complete."""
         encoded = row.model_dump_json().encode()
         full = self._cut(len(encoded) + 1)
         self.batch.rows.append(row)
         self.batch.encoded.append(encoded)
-        self.batch.cells[row.row] = cells
+        self.batch.records[row.row] = record
         self.batch.size += len(encoded) + 1
         self.batch.last_row = row.row
         return full

@@ -45,12 +45,18 @@ class Table:
 
 @dataclass
 class Record:
-    """One data row: its known columns' values, its cells as the file has them, its merges."""
+    """One data row: its known columns' values, its merges, and its cells as the file has them."""
 
     row: int
     values: dict[str, Value]  # known column -> value (columns left empty are absent)
-    cells: list[tuple[str, str | None]]  # (header, text) in the file's column order
+    raw: dict[int, Value]
+    titles: dict[int, str]
     merged: dict[str, str] = field(default_factory=dict)  # known column -> merged range
+
+    @property
+    def cells(self) -> list[tuple[str, str | None]]:
+        """(header, text) in the file's column order, as a failed row keeps them."""
+        return [(title, _shown(self.raw.get(column))) for column, title in self.titles.items()]
 
 
 def scan(workbook: Workbook, limits: Limits) -> Table:
@@ -150,14 +156,13 @@ def _merges(merges: list[Merge], header: Header) -> list[Merge]:
 
 def _record(number: int, cells: dict[int, Value], header: Header, merges: list[Merge]) -> Record:
     values = {name: cells[column] for name, column in header.columns.items() if column in cells}
-    shown = [(title, _shown(cells.get(column))) for column, title in header.titles.items()]
     merged = {
         name: m.ref
         for m in merges
         for name, column in header.columns.items()
         if m.min_col <= column <= m.max_col
     }
-    return Record(number, values, shown, merged)
+    return Record(number, values, cells, header.titles, merged)
 
 
 def _shown(value: Value | None) -> str | None:
