@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from openpyxl import load_workbook
 
 from contracts.spreadsheet import neutralise
 from contracts.subscription import Status
@@ -193,3 +196,16 @@ def test_a_failed_row_keeps_its_cells_by_header_in_file_order(people: People) ->
 )
 def test_numbers_read_as_text(stored: str, shown: str) -> None:
     assert number_text(stored) == shown
+
+
+def test_the_api_template_as_downloaded_and_filled_in(people: People) -> None:
+    from services.subscription.import_template import template
+
+    blank = template(20 * 1024 * 1024)
+    assert judge(blank, people.directory).table.rows_total == 0
+    book = load_workbook(io.BytesIO(blank))
+    book["Subscriptions"].append(["", "Fibre", *GOOD[2:]])
+    filled = io.BytesIO()
+    book.save(filled)
+    outcome = judge(filled.getvalue(), people.directory)
+    assert (outcome.table.rows_total, len(outcome.valid), outcome.errors) == (1, 1, {})
