@@ -75,16 +75,14 @@ class Puller:
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         d = self.durable
-        return (
-            await self.connection()
-            .jetstream()
-            .pull_subscribe(
-                d.subject, durable=d.config.durable_name, stream=d.stream, config=d.config
-            )
+        js = self.connection().jetstream()
+        return await js.pull_subscribe(
+            d.subject, durable=d.config.durable_name, stream=d.stream, config=d.config
         )
 
     async def _pull(self, sub: JetStreamContext.PullSubscription, stop: asyncio.Event) -> None:
-        """Hand over batches; a batch being handled is finished, a waiting fetch is not."""
+        """Hand over batches until stopped, or until a fetch fails or the consumer is gone (`run`
+        subscribes again). A batch being handled is finished, a waiting fetch is not."""
         stopping = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
@@ -95,8 +93,11 @@ class Puller:
                     with suppress(asyncio.CancelledError):
                         await fetching
                     return
-                batch = await self._settled_fetch(fetching, stop)
-                if batch:
+                if (error := fetching.exception()) is not None:
+                    log.warning("cannot fetch messages, subscribing again: %r", error)
+                    await _pause(stop, RETRY_SECONDS)
+                    return
+                if batch := fetching.result():
                     await self._handle(batch)
         finally:
             stopping.cancel()
@@ -112,6 +113,8 @@ class Puller:
         try:
             batch = await sub.fetch(1, timeout=FETCH_WAIT)
         except TimeoutError:  # nats-py's timeouts derive from asyncio's
+            # Pulling from a deleted consumer times out too: while idle, make sure it exists.
+            await sub.consumer_info()
             return []
         if self.durable.batch_size > 1:
             try:
@@ -121,16 +124,6 @@ class Puller:
             except Exception as exc:  # the message in hand is still handled
                 log.warning("cannot fetch more messages: %r", exc)
         return batch
-
-    @staticmethod
-    async def _settled_fetch(fetching: asyncio.Future[list[Msg]], stop: asyncio.Event) -> list[Msg]:
-        """The fetched batch; on a broker or connection error, none after a pause."""
-        try:
-            return fetching.result()
-        except Exception as exc:
-            log.warning("cannot fetch messages, trying again: %r", exc)
-            await _pause(stop, RETRY_SECONDS)
-            return []
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

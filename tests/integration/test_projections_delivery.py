@@ -146,3 +146,14 @@ async def test_when_the_shared_work_fails_every_message_of_the_batch_is_retried(
     assert [o for _, o in rig.outcomes] == [Outcome.RETRYING, Outcome.ACKED]
     await until(rig.settled)
     assert rig.dead.empty() and not rig.given_up
+
+
+async def test_a_deleted_consumer_is_created_again(rig: Rig) -> None:
+    await rig.publish("a", b"good-0")
+    await until(lambda: asyncio.sleep(0, b"good-0" in rig.handled))
+    await until(rig.settled)
+
+    await rig.js.delete_consumer(rig.stream, "delivery-test")
+    await rig.publish("a", b"good-1")
+    await until(lambda: asyncio.sleep(0, b"good-1" in rig.handled))
+    await until(rig.settled)
