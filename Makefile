@@ -23,7 +23,7 @@ WISPGATE_ENV ?= development
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS='tests/unit -k decider'`.
 PYTEST_ARGS ?=
 
-.PHONY: help venv services setup run test lint format bench clean distclean
+.PHONY: help venv services browser setup run test lint format bench clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -44,6 +44,19 @@ $(STAMP): pyproject.toml $(VENV)/bin/python
 services: ## start local PostgreSQL and NATS if they are not answering
 	@.ci/start-services
 
+# The browser tests (tests/ui) drive Debian's chromium with Playwright; `playwright install` is
+# never used. Without apt (or sudo) and without chromium the browser tests skip, except under CI.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser: ## install Debian's chromium for the browser tests when it is missing
+	@[ -x $(CHROMIUM) ] && exit 0; \
+	echo "installing chromium with apt-get for the browser tests (tests/ui)"; \
+	if command -v apt-get >/dev/null && $(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends chromium </dev/null; then exit 0; fi; \
+	if [ -n "$${CI:-}" ]; then echo "make browser: chromium could not be installed" >&2; exit 1; fi; \
+	echo "make browser: chromium could not be installed; the browser tests will skip" >&2
+
 setup: venv services ## create the database, apply migrations, create the JetStream stream
 	python -m services.subscription setup
 	python -m services.projections setup
@@ -53,7 +66,7 @@ run: setup ## run API, relay and projections in the foreground (Ctrl-C stops all
 	WISPGATE_ENV=$(WISPGATE_ENV) PYTHONUNBUFFERED=1 exec honcho start -f Procfile
 
 # pytest exits 5 when it collected nothing: a suite that silently ran no tests is a failure.
-test: venv services ## run the whole test suite against the local servers
+test: venv services browser ## run the whole test suite against the local servers
 	@rc=0; python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$rc
