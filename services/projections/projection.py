@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from .bulk import Writer
 from .store import StoredEvent
 
 SHADOW = "_shadow"
@@ -35,8 +36,10 @@ class Projection(ABC):
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
-        self.buffered = False
-        """Set by a rebuild's bulk load: `apply` may keep rows in memory until `flush`."""
+        self.bulk: Writer | None = None
+        """Set while a rebuild fills fresh shadow tables that nobody else writes: `apply` may
+        then hand its writes to this writer (in the background, by COPY) and keep what it wrote
+        in memory for later batches."""
 
     def table(self, name: str) -> str:
         """Qualified name of one of this projection's tables (live or shadow)."""
@@ -51,8 +54,8 @@ class Projection(ABC):
     async def apply(self, conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
         """Fold a batch of handled events into the tables, in the caller's transaction."""
 
-    async def flush(self, conn: asyncpg.Connection) -> None:  # noqa: B027 (an optional hook)
-        """Write whatever a buffered `apply` still holds in memory (nothing by default)."""
+    def forget(self) -> None:  # noqa: B027 (an optional hook)
+        """Drop what `apply` keeps in memory between batches: a batch was rolled back."""
 
 
 def columns(rows: Iterable[Mapping[str, Any]], names: Sequence[str]) -> list[list[Any]]:

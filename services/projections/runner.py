@@ -25,6 +25,7 @@ from uuid import UUID
 
 import asyncpg
 
+from .bulk import WriteFailed
 from .delivery import Backoff
 from .projection import Projection
 from .store import Checkpoint, StoredEvent, read_committed
@@ -213,6 +214,8 @@ class Catchup:
                 extra={"projection": track.projection.name, "error": repr(exc)},
             )
             return False
+        except WriteFailed:
+            raise  # an earlier batch's write: splitting this one would blame an innocent event
         except Exception as exc:
             if len(events) > 1:
                 half = len(events) // 2
@@ -232,18 +235,22 @@ class Catchup:
             e for e in events if e.type in projection.handles and e.event_id not in track.skipped
         ]
         last = events[-1].checkpoint
-        async with _use(self.pool, conn) as c, c.transaction():
-            if not self.shadow:
-                await c.execute(LOCK, projection.name)
-                current = Checkpoint(*await c.fetchrow(CHECKPOINT, projection.name))
-                if current != track.checkpoint:
-                    # Another worker or a rebuild moved it: read again from there.
-                    track.checkpoint = current
-                    return
-            if handled:
-                await projection.apply(c, handled)
-            if not self.shadow:
-                await c.execute(ADVANCE, projection.name, str(last.txid), last.position)
+        try:
+            async with _use(self.pool, conn) as c, c.transaction():
+                if not self.shadow:
+                    await c.execute(LOCK, projection.name)
+                    current = Checkpoint(*await c.fetchrow(CHECKPOINT, projection.name))
+                    if current != track.checkpoint:
+                        # Another worker or a rebuild moved it: read again from there.
+                        track.checkpoint = current
+                        return
+                if handled:
+                    await projection.apply(c, handled)
+                if not self.shadow:
+                    await c.execute(ADVANCE, projection.name, str(last.txid), last.position)
+        except BaseException:
+            projection.forget()  # what it remembered of the batch was rolled back
+            raise
         track.checkpoint = last
         self.applied += len(events)
 
@@ -251,8 +258,7 @@ class Catchup:
         name = track.projection.name
         error = f"{type(exc).__name__}: {exc}"
         if self.shadow:
-            # A rebuild skips what was dead-lettered before it began and stops at anything else
-            # (rows a buffered fold holds in memory are not rolled back with the transaction).
+            # A rebuild skips what was dead-lettered before it began and stops at anything else.
             raise EventFailed(f"{name} cannot apply event {event.event_id}: {error}") from exc
         if await self.pool.fetchval(IS_DEAD_LETTERED, name, event.event_id):
             track.skipped.add(event.event_id)  # given up on meanwhile by another worker

@@ -5,14 +5,15 @@ from the directory events itself, so that its rows depend only on the event orde
 
 A batch is folded in memory into new rows (subscriptions created in the batch) and patches (the
 columns later events changed on rows written before), so existing rows are never read back:
-new rows go in with one insert, patches with one update per set of changed columns.
+new rows go in with one insert (by binary COPY in a rebuild's bulk load), patches with one update
+per set of changed columns.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from io import BytesIO
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -21,8 +22,9 @@ import asyncpg
 from contracts import directory as dev
 from contracts import subscription as sev
 
+from .created import created_columns
 from .directory import EDITED_TYPES, REGISTERED_TYPES
-from .projection import Key, Projection, columns, copy_text, keys_arrays
+from .projection import Key, Projection, columns, keys_arrays
 from .store import StoredEvent
 
 TYPES = {
@@ -43,9 +45,13 @@ SHOWN = {
     "engineer_id": {"engineer_name": "name"},
     "service_contract_id": {"service_contract_number": "number", "service_contract_title": "title"},
 }
+SHOWN_PAIRS = tuple((field, tuple(shown.items())) for field, shown in SHOWN.items())
+NO_REF: Row = {}
 EDITABLE = ("name", "description", *SHOWN)
 UNIQUE_NUMBER = re.compile(r"^SUB-(\d{1,18})$")
-BUFFER_ROWS = 250_000  # new rows a buffered rebuild holds in memory before writing them
+VALUES = itemgetter(*COLUMNS)  # a row's values in COLUMNS order, for COPY
+# Refs a bulk load keeps in memory at most: every directory entry of most deployments.
+KNOWN_REFS = 200_000
 CREATED = sev.SubscriptionCreated.model_fields["type"].default
 EDITED = sev.SubscriptionEdited.model_fields["type"].default
 STATUS_CHANGED = sev.SubscriptionStatusChanged.model_fields["type"].default
@@ -95,6 +101,9 @@ Row = dict[str, Any]
 
 def unique_number(unique_id: str) -> int:
     """The number in `SUB-<n>`, for sorting; 0 for any other form."""
+    digits = unique_id[4:]
+    if unique_id[:4] == "SUB-" and 0 < len(digits) <= 18 and digits.isdecimal():
+        return int(digits)  # what the pattern matches, found without it (a rebuild's million)
     match = UNIQUE_NUMBER.match(unique_id)
     return int(match.group(1)) if match else 0
 
@@ -118,18 +127,21 @@ class SubscriptionsProjection(Projection):
 
     def __init__(self, suffix: str = "") -> None:
         super().__init__(suffix)
-        self._buffer: dict[Key, Row] = {}
+        # During a bulk load, every ref written or read so far: only this instance writes the
+        # shadow tables, so the copy stays true until a batch is rolled back (`forget`).
+        self._known: dict[Key, Row] = {}
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
         """Fold refs, new rows and patches in memory, then write them in a few statements."""
+        if self.bulk is None or len(self._known) > KNOWN_REFS:
+            self._known = {}
+        refs = self._known
         # Entries edited in the batch are folded from their stored names; the names the rows
         # show are set after the fold, from the refs as the batch leaves them.
-        refs = await self._load_refs(
-            conn, {(e.tenant_id, e.stream_id) for e in events if e.type in EDITED_TYPES}
+        await self._add_refs(
+            conn, refs, {(e.tenant_id, e.stream_id) for e in events if e.type in EDITED_TYPES}
         )
-        # Buffered (a rebuild's bulk load), new rows stay in memory across batches, later events
-        # fold into them there, and they are written once by `flush`.
-        created: dict[Key, Row] = self._buffer if self.buffered else {}
+        created: dict[Key, Row] = {}
         patches: dict[Key, Row] = {}
         changed_refs: dict[Key, Row] = {}
         renamed: dict[Key, Row] = {}
@@ -145,42 +157,38 @@ class SubscriptionsProjection(Projection):
                 ref = _edited_ref(refs[key], event)
                 if ref != refs[key]:
                     changed_refs[key] = renamed[key] = refs[key] = ref
-        new_rows = {} if self.buffered else created
-        shown = [(key, row) for key, row in (*new_rows.items(), *patches.items())]
-        await self._show_names(conn, shown, refs)
-        await self._write(conn, changed_refs, new_rows, patches, renamed)
-        if self.buffered and len(self._buffer) >= BUFFER_ROWS:
-            await self.flush(conn)
+        await self._show_names(conn, [*created.items(), *patches.items()], refs)
+        if self.bulk is None:
+            await self._write(conn, changed_refs, created, patches, renamed)
+        else:  # the database stores this batch while the runner reads and folds the next
+            writes = (changed_refs, created, patches, renamed)
+            await self.bulk.submit(lambda c: self._write(c, *writes, copy=True))
 
-    async def flush(self, conn: asyncpg.Connection) -> None:
-        """Write the buffered new rows with the names their entries have now, by COPY."""
-        if not self._buffer:
-            return
-        await self._show_names(conn, list(self._buffer.items()), {})
-        table = self.table("subscriptions").removeprefix("read.")
-        await conn.copy_to_table(
-            table,
-            schema_name="read",
-            columns=COLUMNS,
-            source=BytesIO(copy_text(self._buffer.values(), COLUMNS)),
-            format="text",
-        )
-        self._buffer = {}
+    def forget(self) -> None:
+        """Drop the refs kept in memory: the batch that changed them was rolled back."""
+        self._known = {}
 
     async def _show_names(
         self, conn: asyncpg.Connection, shown: list[tuple[Key, Row]], refs: dict[Key, Row]
     ) -> None:
         """Copy into rows (or patches) the names of the entries they point at."""
-        wanted = {(k[0], row[f]) for k, row in shown for f in SHOWN if row.get(f) is not None}
-        refs |= await self._load_refs(conn, wanted - refs.keys())
-        for (tenant_id, _), row in shown:
-            _show_names(tenant_id, row, refs)
+        unknown = [(key, row) for key, row in shown if not _show_names(key[0], row, refs)]
+        if unknown:
+            wanted = {(k[0], row[f]) for k, row in unknown for f in SHOWN if row.get(f) is not None}
+            await self._add_refs(conn, refs, wanted)
+            for (tenant_id, _), row in unknown:
+                _show_names(tenant_id, row, refs)
 
-    async def _load_refs(self, conn: asyncpg.Connection, keys: set[Key]) -> dict[Key, Row]:
-        if not keys:
-            return {}
-        found = await conn.fetch(self.sql(LOAD_REFS), *keys_arrays(keys))
-        return {(r["tenant_id"], r["id"]): dict(r) for r in found}
+    async def _add_refs(
+        self, conn: asyncpg.Connection, refs: dict[Key, Row], keys: set[Key]
+    ) -> None:
+        """Read into `refs` those of `keys` it lacks."""
+        missing = keys - refs.keys()
+        if missing:
+            if self.bulk is not None:
+                await self.bulk.wait()  # what earlier batches of the bulk load wrote
+            found = await conn.fetch(self.sql(LOAD_REFS), *keys_arrays(missing))
+            refs.update(((r["tenant_id"], r["id"]), dict(r)) for r in found)
 
     async def _write(
         self,
@@ -189,10 +197,20 @@ class SubscriptionsProjection(Projection):
         created: dict[Key, Row],
         patches: dict[Key, Row],
         renamed: dict[Key, Row],
+        *,
+        copy: bool = False,
     ) -> None:
         if changed_refs:
             await conn.execute(self.sql(UPSERT_REFS), *columns(changed_refs.values(), REF_COLUMNS))
-        if created:
+        if created and copy:
+            # Thousands of rows a batch: binary COPY is the cheapest way in, for both sides.
+            await conn.copy_records_to_table(
+                self.table("subscriptions").removeprefix("read."),
+                schema_name="read",
+                columns=COLUMNS,
+                records=map(VALUES, created.values()),
+            )
+        elif created:
             await conn.execute(self.sql(INSERT), *columns(created.values(), COLUMNS))
         groups: dict[tuple[str, ...], list[Row]] = {}
         for (tenant_id, sid), patch in patches.items():
@@ -219,20 +237,22 @@ class SubscriptionsProjection(Projection):
 
 
 def _created(event: StoredEvent) -> Row:
-    payload = event.payload()
-    assert isinstance(payload, sev.SubscriptionCreated)
-    row: Row = dict.fromkeys(COLUMNS)
-    row.update(payload.model_dump(include=set(COLUMNS)))
-    row.update(
-        tenant_id=event.tenant_id,
-        id=event.stream_id,
-        status=str(payload.status),
-        unique_number=unique_number(payload.unique_id),
-        version=event.version,
-        created_at=event.occurred_at,
-        updated_at=event.occurred_at,
-    )
-    return row
+    """A new row; the names it shows are filled in once the batch is folded."""
+    payload = created_columns(event)
+    return {
+        "tenant_id": event.tenant_id,
+        "id": event.stream_id,
+        **payload,
+        "unique_number": unique_number(payload["unique_id"]),
+        "contact_name": None,
+        "organization_name": None,
+        "engineer_name": None,
+        "service_contract_number": None,
+        "service_contract_title": None,
+        "version": event.version,
+        "created_at": event.occurred_at,
+        "updated_at": event.occurred_at,
+    }
 
 
 def _patch(row: Row, event: StoredEvent) -> None:
@@ -251,13 +271,19 @@ def _patch(row: Row, event: StoredEvent) -> None:
     row["updated_at"] = event.occurred_at
 
 
-def _show_names(tenant_id: str, row: Row, refs: dict[Key, Row]) -> None:
-    """Copy the names of the entries a row (or patch) points at into it."""
-    for field, shown in SHOWN.items():
+def _show_names(tenant_id: str, row: Row, refs: dict[Key, Row]) -> bool:
+    """Copy the names of the entries a row (or patch) points at into it; False when one of
+    those entries is not in `refs`."""
+    found = True
+    for field, shown in SHOWN_PAIRS:
         if field in row:
-            ref = refs.get((tenant_id, row[field])) or {}
-            for column, source in shown.items():
+            ref = refs.get((tenant_id, row[field]))
+            if ref is None:
+                found = found and row[field] is None
+                ref = NO_REF
+            for column, source in shown:
                 row[column] = ref.get(source)
+    return found
 
 
 def _ref(event: StoredEvent) -> Row:
