@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, NatsDsn, PostgresDsn, model_validator
+from pydantic import Field, NatsDsn, PostgresDsn, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TOKEN = "dev-token"
+MIN_SECRET_LENGTH = 32
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +41,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     # LibreQoS integrations carry whole megabits; 1 is the least that still reaches the portal.
     libreqos_trickle_mbps: int = Field(1, alias="WISPGATE_LIBREQOS_SUSPENDED_MBPS", ge=1)
+    # Signs the admin pages' session cookie; every API replica needs the same one.
+    session_secret: SecretStr | None = Field(None, alias="WISPGATE_SESSION_SECRET")
 
     @model_validator(mode="after")
     def _dev_token_only_in_development(self) -> Settings:
@@ -49,6 +53,23 @@ class Settings(BaseSettings):
             self.admin_token = None
         elif self.admin_token is None:
             self.admin_token = DEV_TOKEN
+        return self
+
+    @model_validator(mode="after")
+    def _session_secret(self) -> Settings:
+        if self.session_secret is None:
+            # A process of its own secret still signs safely; its sessions just end at a
+            # restart and are not recognised by other replicas, which production should know.
+            if self.env == "production":
+                log.warning(
+                    "WISPGATE_SESSION_SECRET is unset: admin sign-ins last until this process "
+                    "stops and are not shared by other replicas"
+                )
+            self.session_secret = SecretStr(secrets.token_urlsafe(32))
+        elif len(self.session_secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"WISPGATE_SESSION_SECRET needs at least {MIN_SECRET_LENGTH} characters"
+            )
         return self
 
     @property

@@ -56,6 +56,11 @@ select (select count(*) from read.services where tenant_id = $1 and subscription
        (select count(*) from read.devices where tenant_id = $1 and subscription_id = $2)
 """
 
+ACCOUNT_COUNTS = """
+select (select count(*) from read.touchpoints where tenant_id = $1 and subscription_id = $2),
+       (select count(*) from read.payments where tenant_id = $1 and subscription_id = $2)
+"""
+
 
 async def _rows(pool: asyncpg.Pool, sql: str, *args: Any) -> list[dict[str, Any]]:
     return [dict(row) for row in await pool.fetch(sql, *args)]
@@ -105,6 +110,14 @@ async def counts(pool: asyncpg.Pool, tenant_id: str, subscription_id: UUID) -> d
     """How many services, hotspot accounts and devices the subscription has."""
     row = await pool.fetchrow(COUNTS, tenant_id, subscription_id)
     return {"services": row[0], "hotspots": row[1], "devices": row[2]}
+
+
+async def account_counts(
+    pool: asyncpg.Pool, tenant_id: str, subscription_id: UUID
+) -> dict[str, int]:
+    """How many touchpoints and payments the subscription has (the admin pages' tab counts)."""
+    row = await pool.fetchrow(ACCOUNT_COUNTS, tenant_id, subscription_id)
+    return {"touchpoints": row[0], "payments": row[1]}
 
 
 async def details(pool: asyncpg.Pool, tenant_id: str, subscription_id: UUID) -> dict[str, Any]:

@@ -89,5 +89,10 @@ async def revoke(conn: asyncpg.Pool, token_id: UUID) -> bool:
 
 async def find(conn: asyncpg.Pool, token: str) -> Principal | None:
     """The principal a live token stands for."""
-    row = await conn.fetchrow(FIND, digest(token))
+    return await find_digest(conn, digest(token))
+
+
+async def find_digest(conn: asyncpg.Pool, token_hash: str) -> Principal | None:
+    """The principal of a live token known by its stored form (a page session keeps only that)."""
+    row = await conn.fetchrow(FIND, token_hash)
     return Principal(row["name"], row["tenant_id"], row["role"]) if row else None

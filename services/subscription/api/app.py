@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from .. import db
+from .. import db, web
 from ..config import Settings, get_settings
 from ..eventstore import EventStore
 from ..handlers import Handlers
@@ -75,8 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(libreqos.router)
     app.include_router(system.router)
+    web.install(app, settings)  # the admin pages, /static and their session cookie
     app.add_middleware(
-        BodyLimit, max_bytes=settings.max_body_bytes, upload_paths=(f"{api.prefix}/imports",)
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_paths=(f"{api.prefix}/imports", web.UPLOAD_PATH),
     )
     app.add_middleware(RequestFigures)
     return app

@@ -18,30 +18,35 @@ CACHE_SECONDS = 5.0  # a revoked token stops working within this time
 
 
 class TokenCache:
-    """Recently verified tokens, so a request needs no query to authenticate."""
+    """Recently verified tokens (by their stored form), so a request needs no query."""
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, Principal | None]] = {}
 
-    async def lookup(self, pool: asyncpg.Pool, token: str) -> Principal | None:
+    async def lookup(self, pool: asyncpg.Pool, token_hash: str) -> Principal | None:
         now = time.monotonic()
-        hit = self._entries.get(token)
+        hit = self._entries.get(token_hash)
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1]
-        principal = await tokens.find(pool, token)
+        principal = await tokens.find_digest(pool, token_hash)
         if len(self._entries) > 10_000:
             self._entries.clear()
-        self._entries[token] = (now, principal)
+        self._entries[token_hash] = (now, principal)
         return principal
 
 
 async def authenticate(request: Request, token: str) -> Principal | None:
     """The principal behind a bearer token or form token, or None."""
+    return await authenticate_digest(request, tokens.digest(token))
+
+
+async def authenticate_digest(request: Request, token_hash: str) -> Principal | None:
+    """The principal behind a token known by its stored form (the admin pages' session)."""
     state = request.app.state
     dev_token = state.settings.admin_token
-    if dev_token is not None and hmac.compare_digest(token.encode(), dev_token.encode()):
+    if dev_token is not None and hmac.compare_digest(token_hash, tokens.digest(dev_token)):
         return DEVELOPMENT
-    principal: Principal | None = await state.token_cache.lookup(state.pool, token)
+    principal: Principal | None = await state.token_cache.lookup(state.pool, token_hash)
     return principal
 
 

@@ -93,8 +93,7 @@ async def export_csv(
     min_position: MinPosition = None,
 ) -> StreamingResponse:
     await fresh(pool, settings, "subscriptions", min_position)
-    body = _csv(pool, principal.tenant_id, selected)
-    return StreamingResponse(body, media_type=CSV_MEDIA_TYPE, headers=attachment(_name("csv")))
+    return csv_response(pool, principal.tenant_id, selected)
 
 
 @router.get(
@@ -111,7 +110,20 @@ async def export_xlsx(
     min_position: MinPosition = None,
 ) -> StreamingResponse:
     await fresh(pool, settings, "subscriptions", min_position)
-    workbook = await _xlsx(pool, principal.tenant_id, selected)
+    return await xlsx_response(pool, principal.tenant_id, selected)
+
+
+def csv_response(pool: asyncpg.Pool, tenant_id: str, selected: Selection) -> StreamingResponse:
+    """The tenant's selected rows as a CSV download (the admin pages serve it too)."""
+    body = _csv(pool, tenant_id, selected)
+    return StreamingResponse(body, media_type=CSV_MEDIA_TYPE, headers=attachment(_name("csv")))
+
+
+async def xlsx_response(
+    pool: asyncpg.Pool, tenant_id: str, selected: Selection
+) -> StreamingResponse:
+    """The tenant's selected rows as an XLSX download (the admin pages serve it too)."""
+    workbook = await _xlsx(pool, tenant_id, selected)
     headers = {**attachment(_name("xlsx")), "Content-Length": str(file_size(workbook))}
     return StreamingResponse(file_chunks(workbook), media_type=XLSX_MEDIA_TYPE, headers=headers)
 

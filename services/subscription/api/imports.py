@@ -27,10 +27,11 @@ from .. import import_jobs
 from ..import_jobs import Upload
 from ..import_template import template
 from ..spreadsheets import XLSX_MEDIA_TYPE, SheetFile, attachment, file_chunks, file_size
+from ..tokens import Principal
 from .auth import Caller, Writer
 from .deps import AppSettings, Pool
 from .problems import Problem
-from .uploads import read_upload
+from .uploads import Spreadsheet, read_upload
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -67,6 +68,18 @@ async def upload(
     request: Request, principal: Writer, pool: Pool, settings: AppSettings
 ) -> JSONResponse:
     sheet = await read_upload(request, settings.max_upload_bytes)
+    import_id = await queue(request, principal, pool, sheet)
+    return JSONResponse(
+        {"import_id": str(import_id)},
+        status_code=202,
+        headers={"Location": f"{request.url.path}/{import_id}"},
+    )
+
+
+async def queue(
+    request: Request, principal: Principal, pool: asyncpg.Pool, sheet: Spreadsheet
+) -> UUID:
+    """Store the upload as a queued job and wake the importer; the job's id."""
     job = Upload(
         import_id=uuid4(),
         tenant_id=principal.tenant_id,
@@ -81,11 +94,7 @@ async def upload(
         extra={"import_id": str(job.import_id), "bytes": len(job.content), "dry_run": job.dry_run},
     )
     await _wake(request, job.import_id)
-    return JSONResponse(
-        {"import_id": str(job.import_id)},
-        status_code=202,
-        headers={"Location": f"{request.url.path}/{job.import_id}"},
-    )
+    return job.import_id
 
 
 # Declared before `/{import_id}`, which would otherwise take `template.xlsx` for an id.
@@ -96,7 +105,12 @@ async def upload(
     responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}},
 )
 async def template_xlsx(principal: Caller, settings: AppSettings) -> Response:
-    content = await asyncio.to_thread(template, settings.max_upload_bytes)
+    return await template_response(settings.max_upload_bytes)
+
+
+async def template_response(max_upload_bytes: int) -> Response:
+    """The template as a download (the admin pages serve it too)."""
+    content = await asyncio.to_thread(template, max_upload_bytes)
     return Response(
         content, media_type=XLSX_MEDIA_TYPE, headers=attachment("subscriptions-template.xlsx")
     )
@@ -119,6 +133,11 @@ async def job(import_id: UUID, principal: Caller, pool: Pool) -> ImportJob:
 async def errors_xlsx(import_id: UUID, principal: Caller, pool: Pool) -> StreamingResponse:
     if not await import_jobs.exists(pool, principal.tenant_id, import_id):
         raise Problem(404, f"import {import_id} not found", slug="not-found")
+    return await errors_response(pool, import_id)
+
+
+async def errors_response(pool: asyncpg.Pool, import_id: UUID) -> StreamingResponse:
+    """The failed rows of a job (checked to be the caller's) as a download."""
     workbook = await _errors_workbook(pool, import_id)
     headers = {
         **attachment(f"import-{import_id}-errors.xlsx"),

@@ -37,6 +37,15 @@ class ItemKind:
     remove: type
     listing: Listing
 
+    def add_command(self, subscription_id: UUID, item_id: UUID, body: Any) -> Any:
+        """The command adding one item from its request body (the admin pages send it too)."""
+        return self.add(
+            subscription_id=subscription_id,
+            fields=body.model_dump(mode="json"),
+            now=datetime.now(UTC),
+            **{self.id_field: item_id},
+        )
+
 
 KINDS = [
     ItemKind(
@@ -99,12 +108,7 @@ def router_for(kind: ItemKind) -> APIRouter:
         item_id = uuid4()
 
         async def send(ctx: Context) -> Outcome:
-            command = kind.add(
-                subscription_id=subscription_id,
-                fields=body.model_dump(mode="json"),
-                now=datetime.now(UTC),
-                **{kind.id_field: item_id},
-            )
+            command = kind.add_command(subscription_id, item_id, body)
             return await commands.subscription(ctx, command)
 
         return await execute(request, principal, send, item_created(item_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
@@ -99,9 +100,10 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+def field_errors(found: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """pydantic's errors as `{pointer, detail}`, the pointer naming the field at fault."""
     errors = []
-    for error in exc.errors():
+    for error in found:
         loc = tuple(error.get("loc", ()))
         if error.get("type") == "json_invalid":
             errors.append({"pointer": "", "detail": f"malformed JSON: {error.get('msg')}"})
@@ -116,6 +118,14 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         else:
             errors.append({"pointer": _pointer(loc), "detail": str(error.get("msg", "invalid"))})
     return errors
+
+
+async def taken_detail(pool: asyncpg.Pool, exc: ReservationTaken) -> str:
+    """What a taken address or login is, and which subscription holds it (by its unique ID)."""
+    holder = await pool.fetchval(HOLDER, exc.tenant_id, exc.holder)
+    label = _CLAIM_LABELS.get(exc.reservation.kind, exc.reservation.kind)
+    held = "" if exc.held == exc.reservation.value else f" (overlaps {exc.held})"
+    return f"{label} {exc.reservation.value}{held} is already used by subscription {holder}"
 
 
 def install(app: FastAPI) -> None:
@@ -134,7 +144,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _validation_errors(exc)
+        errors = field_errors(exc.errors())
         detail = "; ".join(f"{e['pointer'] or 'body'}: {e['detail']}" for e in errors)
         return problem_response(
             422, detail, slug="validation-error", instance=request.url.path, errors=errors
@@ -142,7 +152,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        status, slug = _domain_status(exc)
+        status, slug = domain_status(exc)
         errors = [{"pointer": exc.pointer, "detail": exc.message}] if exc.pointer else None
         if status == 422 and errors is None:
             errors = [{"pointer": "", "detail": exc.message}]
@@ -166,13 +176,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ReservationTaken)
     async def _taken(request: Request, exc: ReservationTaken) -> JSONResponse:
-        holder = await request.app.state.pool.fetchval(HOLDER, exc.tenant_id, exc.holder)
-        label = _CLAIM_LABELS.get(exc.reservation.kind, exc.reservation.kind)
-        held = "" if exc.held == exc.reservation.value else f" (overlaps {exc.held})"
-        detail = f"{label} {exc.reservation.value}{held} is already used by subscription {holder}"
         return problem_response(
             409,
-            detail,
+            await taken_detail(request.app.state.pool, exc),
             slug=f"{exc.reservation.kind.replace('_', '-')}-taken",
             instance=request.url.path,
         )
@@ -212,7 +218,8 @@ def _unavailable(request: Request, detail: str) -> JSONResponse:
     )
 
 
-def _domain_status(exc: DomainError) -> tuple[int, str]:
+def domain_status(exc: DomainError) -> tuple[int, str]:
+    """The status and problem slug of a broken rule."""
     match exc:
         case NotFound():
             return 404, "not-found"

@@ -36,13 +36,7 @@ async def create(
     async def send(ctx: Context) -> Outcome:
         unique_id = unique_ids.get("id") or await commands.next_unique_id(ctx.tenant_id)
         unique_ids["id"] = unique_id
-        command = CreateSubscription(
-            subscription_id=subscription_id,
-            unique_id=unique_id,
-            now=datetime.now(UTC),
-            **body.model_dump(),
-        )
-        return await commands.subscription(ctx, command)
+        return await commands.subscription(ctx, create_command(body, subscription_id, unique_id))
 
     def created(outcome: Outcome) -> tuple[int, dict[str, Any]]:
         return 201, {
@@ -158,13 +152,7 @@ async def change_status(
     subscription_id: UUID, body: StatusIn, request: Request, principal: Writer, commands: Commands
 ) -> JSONResponse:
     async def send(ctx: Context) -> Outcome:
-        command = ChangeStatus(
-            subscription_id=subscription_id,
-            status=body.status,
-            reason=body.reason,
-            now=datetime.now(UTC),
-        )
-        return await commands.subscription(ctx, command)
+        return await commands.subscription(ctx, status_command(subscription_id, body))
 
     return await execute(request, principal, send)
 
@@ -178,9 +166,33 @@ async def assign_engineer(
     commands: Commands,
 ) -> JSONResponse:
     async def send(ctx: Context) -> Outcome:
-        command = AssignEngineer(
-            subscription_id=subscription_id, engineer_id=body.engineer_id, now=datetime.now(UTC)
-        )
-        return await commands.subscription(ctx, command)
+        return await commands.subscription(ctx, engineer_command(subscription_id, body))
 
     return await execute(request, principal, send)
+
+
+# The commands of request bodies, shared with the admin pages (services/subscription/web).
+def create_command(
+    body: SubscriptionIn, subscription_id: UUID, unique_id: str
+) -> CreateSubscription:
+    return CreateSubscription(
+        subscription_id=subscription_id,
+        unique_id=unique_id,
+        now=datetime.now(UTC),
+        **body.model_dump(),
+    )
+
+
+def status_command(subscription_id: UUID, body: StatusIn) -> ChangeStatus:
+    return ChangeStatus(
+        subscription_id=subscription_id,
+        status=body.status,
+        reason=body.reason,
+        now=datetime.now(UTC),
+    )
+
+
+def engineer_command(subscription_id: UUID, body: EngineerAssignmentIn) -> AssignEngineer:
+    return AssignEngineer(
+        subscription_id=subscription_id, engineer_id=body.engineer_id, now=datetime.now(UTC)
+    )

@@ -68,12 +68,7 @@ async def record_payment(
     payment_id = uuid4()
 
     async def send(ctx: Context) -> Outcome:
-        command = c.RecordPayment(
-            subscription_id=subscription_id,
-            payment_id=payment_id,
-            fields=body.model_dump(mode="python"),
-            now=datetime.now(UTC),
-        )
+        command = payment_command(subscription_id, payment_id, body)
         return await commands.subscription(ctx, command)
 
     return await execute(request, principal, send, item_created(payment_id))
@@ -127,14 +122,30 @@ async def log_touchpoint(
     touchpoint_id = uuid4()
 
     async def send(ctx: Context) -> Outcome:
-        command = c.LogTouchpoint(
-            subscription_id=subscription_id,
-            touchpoint_id=touchpoint_id,
-            kind=body.kind,
-            note=body.note,
-            occurred_at=body.occurred_at,
-            now=datetime.now(UTC),
-        )
+        command = touchpoint_command(subscription_id, touchpoint_id, body)
         return await commands.subscription(ctx, command)
 
     return await execute(request, principal, send, item_created(touchpoint_id))
+
+
+# The commands of request bodies, shared with the admin pages (services/subscription/web).
+def payment_command(subscription_id: UUID, payment_id: UUID, body: PaymentIn) -> c.RecordPayment:
+    return c.RecordPayment(
+        subscription_id=subscription_id,
+        payment_id=payment_id,
+        fields=body.model_dump(mode="python"),
+        now=datetime.now(UTC),
+    )
+
+
+def touchpoint_command(
+    subscription_id: UUID, touchpoint_id: UUID, body: TouchpointIn
+) -> c.LogTouchpoint:
+    return c.LogTouchpoint(
+        subscription_id=subscription_id,
+        touchpoint_id=touchpoint_id,
+        kind=body.kind,
+        note=body.note,
+        occurred_at=body.occurred_at,
+        now=datetime.now(UTC),
+    )

@@ -9,6 +9,7 @@ importer does the deep checks (zip bombs, sheets, rows) in its own process.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -38,10 +39,17 @@ class _TooLarge(Exception):
     pass
 
 
-async def read_upload(request: Request, max_bytes: int) -> Spreadsheet:
-    """The uploaded spreadsheet and the dry-run flag, or a problem naming the field at fault."""
+async def read_upload(
+    request: Request, max_bytes: int, check: Callable[[FormData], None] | None = None
+) -> Spreadsheet:
+    """The uploaded spreadsheet and the dry-run flag, or a problem naming the field at fault.
+
+    `check` sees the form first: the admin pages verify the form's CSRF token with it.
+    """
     form = await _form(request, max_bytes)
     try:
+        if check is not None:
+            check(form)
         dry_run = parse_flag(form.get("dry_run"))
         file = form.get("file")
         if not isinstance(file, UploadFile):

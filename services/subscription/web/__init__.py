@@ -1,0 +1,29 @@
+"""The admin pages: server-rendered HTML over the same handlers and queries as the JSON API.
+
+Sign-in with a tenant token kept in a signed session cookie; every form carries a CSRF token;
+a read token sees no write actions. Mounted by the API application (`install`).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ..config import Settings
+from . import imports, inner, pages, session, signin, subscriptions
+from .imports import UPLOAD_PATH
+from .pages import HERE
+
+__all__ = ["UPLOAD_PATH", "install"]
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add the pages, their static files at /static and the session cookie to the app."""
+    pages.install(app)
+    session.install(app, settings)
+    app.include_router(signin.router)
+    # The list's own paths (`/new`, `/export.csv`) before the inner page's `/{id}`.
+    app.include_router(subscriptions.router)
+    app.include_router(inner.router)
+    app.include_router(imports.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,47 @@
+"""The options of the pages' selects, read from the directory (the same query as the API's)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import asyncpg
+
+from .. import directory_queries
+from ..queries import parse_sort
+
+# A select is the right control up to a few hundred entries; the directory's page limit.
+MAX_OPTIONS = 500
+
+
+class Option(NamedTuple):
+    """A select's option: (value, label), as the form macro takes it."""
+
+    value: str
+    label: str
+
+
+async def options(
+    pool: asyncpg.Pool, tenant_id: str, kind: str, *, active_only: bool = True
+) -> list[Option]:
+    """Entries of one kind by name; a deactivated one cannot be newly referenced, so left out."""
+    order = parse_sort("name", directory_queries.SORTS, directory_queries.DEFAULT_SORT)
+    page = await directory_queries.list_entries(
+        pool, tenant_id, kind, None, True if active_only else None, order, None, MAX_OPTIONS
+    )
+    return [Option(str(entry["id"]), _label(kind, entry)) for entry in page.items]
+
+
+async def references(pool: asyncpg.Pool, tenant_id: str) -> dict[str, list[Option]]:
+    """Every select of the Add Subscription form, by field."""
+    return {
+        "contact_id": await options(pool, tenant_id, "contact"),
+        "organization_id": await options(pool, tenant_id, "organization"),
+        "engineer_id": await options(pool, tenant_id, "engineer"),
+        "service_contract_id": await options(pool, tenant_id, "service_contract"),
+    }
+
+
+def _label(kind: str, entry: dict[str, object]) -> str:
+    if kind == "service_contract":
+        return f"{entry['number']} — {entry['title']}"
+    return str(entry["name"])

@@ -1,0 +1,143 @@
+"""Forms in, commands out: a form's values checked by the API's request models, the command run
+by the API's handlers, and every refusal mapped onto the field it names (the pointer of the
+API's problem responses), so the page can show it next to that field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import uuid4
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from contracts.commands import SubscriptionCommand
+from contracts.envelope import Metadata
+
+from ..api.problems import domain_status, field_errors, taken_detail
+from ..domain.errors import DomainError
+from ..eventstore import IdempotencyKey, ReservationTaken
+from ..handlers import Answer, Context, LostRace, Outcome
+from ..tokens import Principal
+from .session import remember_write
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# The form field that holds a taken value, by the kind of reservation.
+TAKEN_FIELD = {"ipv4": "ipv4", "ipv6": "ipv6", "pppoe": "pppoe_username", "hotspot_login": "login"}
+REQUIRED = {"missing", "string_too_short"}
+LIST_SEPARATORS = re.compile(r"[\s,;]+")
+ZONED = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+MAX_OFFSET_MINUTES = 14 * 60
+
+
+@dataclass
+class Rejected(Exception):
+    """What the page shows when a form is refused: messages by field, and one for the form."""
+
+    status: int
+    fields: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+
+def values(form: FormData, names: Iterable[str]) -> dict[str, str]:
+    """The form's text values as typed, to fill the form again after a refusal."""
+    return {name: str(form.get(name) or "") for name in names}
+
+
+def body(
+    typed: dict[str, str], lists: Iterable[str] = (), moments: Iterable[str] = (), zone: str = "Z"
+) -> dict[str, Any]:
+    """A request body from typed values: blanks left out, list fields split on commas or spaces,
+    date-times without a zone given the browser's (a datetime-local input sends none)."""
+    found: dict[str, Any] = {}
+    for name, text in typed.items():
+        text = text.strip()
+        if name in lists:
+            found[name] = [part for part in LIST_SEPARATORS.split(text) if part]
+        elif text and name in moments and not ZONED.search(text):
+            found[name] = text + zone
+        elif text:
+            found[name] = text
+    return found
+
+
+def browser_zone(form: FormData) -> str:
+    """The zone the page's script read from the browser (`tz_offset`, minutes west of UTC);
+    UTC without the script."""
+    raw = str(form.get("tz_offset") or "")
+    if not re.fullmatch(r"-?\d{1,3}", raw) or abs(int(raw)) > MAX_OFFSET_MINUTES:
+        return "Z"
+    east = -int(raw)
+    sign = "+" if east >= 0 else "-"
+    return f"{sign}{abs(east) // 60:02d}:{abs(east) % 60:02d}"
+
+
+def validated(model: type[Model], data: dict[str, Any]) -> Model:
+    """The API's request model of the data, or the refusal naming each field at fault."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        found: dict[str, str] = {}
+        for error, raw in zip(field_errors(exc.errors()), exc.errors(), strict=True):
+            message = "This field is required." if raw["type"] in REQUIRED else error["detail"]
+            found.setdefault(_field(error["pointer"]) or "", message)
+        general = found.pop("", None)
+        raise Rejected(422, found, general) from None
+
+
+async def run(
+    request: Request,
+    principal: Principal,
+    command: SubscriptionCommand,
+    idempotency: IdempotencyKey | None = None,
+    answer: Answer | None = None,
+) -> Outcome:
+    """Carry out a command for the signed-in principal, as the API would; refusals as Rejected.
+
+    With an idempotency key (and the answer to remember under it) a repeated form raises
+    AlreadyAnswered instead of acting twice.
+    """
+    ctx = Context(
+        tenant_id=principal.tenant_id,
+        metadata=Metadata(
+            actor=principal.name,
+            correlation_id=uuid4(),
+            idempotency_key=idempotency.key if idempotency else None,
+        ),
+        idempotency=idempotency,
+        answer=answer if idempotency else None,
+    )
+    state = request.app.state
+    try:
+        outcome: Outcome = await state.handlers.subscription(ctx, command)
+    except DomainError as exc:
+        raise refusal(exc) from None
+    except ReservationTaken as exc:
+        detail = await taken_detail(state.pool, exc)
+        where = TAKEN_FIELD.get(exc.reservation.kind)
+        raise Rejected(409, {where: detail} if where else {}, None if where else detail) from None
+    except LostRace as exc:
+        raise Rejected(409, message=f"{exc}.") from None
+    remember_write(request, outcome.position)
+    return outcome
+
+
+def refusal(exc: DomainError) -> Rejected:
+    """A broken rule as the page shows it: by its field when it names one."""
+    status, _ = domain_status(exc)
+    where = _field(exc.pointer)
+    if where:
+        return Rejected(status, {where: exc.message})
+    return Rejected(status, message=exc.message)
+
+
+def _field(pointer: str | None) -> str | None:
+    """The form field a JSON pointer names (`/ipv4/1` is the field `ipv4`)."""
+    if not pointer:
+        return None
+    return pointer.lstrip("/").split("/")[0] or None

@@ -1,0 +1,224 @@
+"""The inner page of a subscription: its tabs with their counts, and the actions that change it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from contracts.commands import SubscriptionCommand
+
+from .. import inner_queries
+from .. import subscription_queries as views
+from ..api import schemas
+from ..api.inner import KINDS
+from ..api.subscriptions import engineer_command, status_command
+from ..api.tabs import payment_command, touchpoint_command
+from ..tokens import Principal
+from . import choices, fields
+from .fields import Field
+from .forms import Rejected, body, browser_zone, run, validated, values
+from .pages import caught_up, posted, render, see_other
+from .session import PageError, SignedIn, Writer
+
+PREFIX = "/admin/subscriptions/{subscription_id:uuid}"
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+TABS = {
+    "summary": "Summary",
+    "details": "Details",
+    "services": "Services",
+    "hotspot": "Hotspot",
+    "devices": "Devices",
+    "history": "History",
+}
+HISTORY_PAGE = 50
+ITEM_KINDS = {kind.path: kind for kind in KINDS}
+
+
+@dataclass(frozen=True)
+class Action:
+    """A form of the inner page: its fields, the API's request model, the command it sends."""
+
+    path: str
+    title: str
+    button: str
+    fields: tuple[Field, ...]
+    model: type[BaseModel]
+    command: Callable[[UUID, Any], SubscriptionCommand]
+    tab: str  # shown after it succeeded
+    lists: tuple[str, ...] = ()
+    moments: tuple[str, ...] = ()
+
+
+def _item(path: str) -> Callable[[UUID, Any], SubscriptionCommand]:
+    return lambda subscription_id, data: ITEM_KINDS[path].add_command(
+        subscription_id, uuid4(), data
+    )
+
+
+ACTIONS = [
+    Action(
+        "status", "Change status", "Change status", fields.CHANGE_STATUS, schemas.StatusIn,
+        status_command, "summary",
+    ),
+    Action(
+        "engineer", "Assign engineer", "Assign", fields.ASSIGN_ENGINEER,
+        schemas.EngineerAssignmentIn, engineer_command, "summary",
+    ),
+    Action(
+        "services", "Add service", "Add service", fields.ADD_SERVICE, schemas.ServiceIn,
+        _item("services"), "services", lists=("ipv4", "ipv6"),
+    ),
+    Action(
+        "devices", "Add device", "Add device", fields.ADD_DEVICE, schemas.DeviceIn,
+        _item("devices"), "devices",
+    ),
+    Action(
+        "hotspots", "Add hotspot account", "Add hotspot account", fields.ADD_HOTSPOT,
+        schemas.HotspotIn, _item("hotspots"), "hotspot", moments=("expires_at",),
+    ),
+    Action(
+        "touchpoints", "Add touchpoint", "Add touchpoint", fields.ADD_TOUCHPOINT,
+        schemas.TouchpointIn, lambda sid, data: touchpoint_command(sid, uuid4(), data),
+        "summary", moments=("occurred_at",),
+    ),
+    Action(
+        "payments", "Add payment", "Add payment", fields.ADD_PAYMENT, schemas.PaymentIn,
+        lambda sid, data: payment_command(sid, uuid4(), data), "details", moments=("paid_at",),
+    ),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The action whose form was refused, what was typed in it, and why."""
+
+    action: str
+    typed: dict[str, str]
+    refused: Rejected
+
+
+@router.get("")
+async def page(
+    request: Request,
+    subscription_id: UUID,
+    principal: SignedIn,
+    tab: str = "summary",
+    cursor: str | None = None,
+) -> Response:
+    return await _page(request, principal, subscription_id, tab, cursor)
+
+
+def _route(action: Action) -> Callable[..., Any]:
+    async def act(request: Request, subscription_id: UUID, principal: Writer) -> Response:
+        form = await posted(request)
+        typed = values(form, [f.name for f in action.fields])
+        shown = str(form.get("tab") or action.tab)
+        try:
+            data = body(typed, action.lists, action.moments, browser_zone(form))
+            await run(
+                request,
+                principal,
+                action.command(subscription_id, validated(action.model, data)),
+            )
+        except Rejected as refused:
+            failed = Failed(action.path, typed, refused)
+            return await _page(request, principal, subscription_id, shown, failed=failed)
+        return see_other(f"/admin/subscriptions/{subscription_id}?tab={action.tab}#tab")
+
+    return act
+
+
+for _action in ACTIONS:
+    router.add_api_route(f"/{_action.path}", _route(_action), methods=["POST"])
+
+
+async def _page(
+    request: Request,
+    principal: Principal,
+    subscription_id: UUID,
+    tab: str,
+    cursor: str | None = None,
+    failed: Failed | None = None,
+) -> Response:
+    tab = tab if tab in TABS else "summary"
+    current = await caught_up(request, "subscriptions", "inner", "history")
+    pool, tenant_id = request.app.state.pool, principal.tenant_id
+    found = await views.summary(pool, tenant_id, subscription_id)
+    if found is None:
+        raise PageError(404, "Not found", "There is no such subscription.")
+    account = await inner_queries.account_counts(pool, tenant_id, subscription_id)
+    counts = {**found["counts"], **account}
+    return render(
+        request,
+        "inner.html",
+        failed.refused.status if failed else 200,
+        subscription=found,
+        tab=tab,
+        tabs=_tabs(counts, found["version"]),
+        content=await _content(pool, tenant_id, subscription_id, tab, cursor),
+        actions=ACTIONS if principal.can_write else [],
+        forms=_forms(found, failed),
+        engineers=await choices.options(pool, tenant_id, "engineer") if principal.can_write else [],
+        current=current,
+    )
+
+
+FormState = tuple[dict[str, str], dict[str, str], str | None]
+
+
+def _forms(found: dict[str, Any], failed: Failed | None) -> dict[str, FormState]:
+    """Each action form's values, errors and message: the refused one as it was sent, the
+    others with their defaults (the current status and engineer)."""
+    defaults = {
+        "status": {"status": found["status"]},
+        "engineer": {"engineer_id": str(found["engineer"]["id"])},
+        "services": {"status": "active"},
+        "hotspots": {"status": "active"},
+        "touchpoints": {"kind": "call"},
+    }
+    forms: dict[str, FormState] = {a.path: (defaults.get(a.path, {}), {}, None) for a in ACTIONS}
+    if failed is not None:
+        forms[failed.action] = (failed.typed, failed.refused.fields, failed.refused.message)
+    return forms
+
+
+def _tabs(counts: dict[str, int], events: int) -> list[tuple[str, str]]:
+    """Each tab and its label with the count: touchpoints on Summary, payments on Details,
+    events on History."""
+    shown = {
+        "summary": counts["touchpoints"],
+        "details": counts["payments"],
+        "services": counts["services"],
+        "hotspot": counts["hotspots"],
+        "devices": counts["devices"],
+        "history": events,
+    }
+    return [(key, f"{label} ({shown[key]})") for key, label in TABS.items()]
+
+
+async def _content(
+    pool: Any, tenant_id: str, subscription_id: UUID, tab: str, cursor: str | None
+) -> Any:
+    """What the chosen tab shows (the Summary's is the summary itself)."""
+    match tab:
+        case "details":
+            return await inner_queries.details(pool, tenant_id, subscription_id)
+        case "services":
+            return await inner_queries.services(pool, tenant_id, subscription_id)
+        case "hotspot":
+            return await inner_queries.hotspots(pool, tenant_id, subscription_id)
+        case "devices":
+            return await inner_queries.devices(pool, tenant_id, subscription_id)
+        case "history":
+            try:
+                return await views.history(pool, tenant_id, subscription_id, cursor, HISTORY_PAGE)
+            except ValueError:
+                return await views.history(pool, tenant_id, subscription_id, None, HISTORY_PAGE)
+    return None
