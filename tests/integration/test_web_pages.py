@@ -215,7 +215,9 @@ async def test_add_form_refusal_keeps_every_typed_value_and_names_the_field(
     await project(pool, await latest_position(pool))
     form = await browser.get("/admin/subscriptions/new")
     assert "<h1>Add Subscription</h1>" in form.text
-    assert 'value="Generated on save" readonly' in form.text and 'value="Now" readonly' in form.text
+    assert 'for="unique_id">Unique ID</label>' in form.text
+    assert '<output id="unique_id" class="readonly">Generated on save</output>' in form.text
+    assert '<output id="notification_level" class="readonly">Now</output>' in form.text
     for name in ("contact_id", "name", "status", "engineer_id"):
         assert 'class="required"' in field_html(form, name)
         assert "*</span>" in field_html(form, name)
@@ -468,6 +470,7 @@ async def test_import_upload_redirects_to_the_job_page_that_follows_it(
     assert (state["state"], state["rows_created"], state["rows_failed"]) == ("completed", 2, 1)
     done = await browser.get(location)
     assert "<td>Status</td><td>Status must be one of …</td>" in done.text
+    assert '<section id="import-errors">' in done.text
     assert "Download rows with errors" in done.text
     errors = await browser.get(f"{location}/errors.xlsx")
     assert errors.status_code == 200 and errors.content.startswith(b"PK")

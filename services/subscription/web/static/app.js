@@ -109,8 +109,11 @@
           show("import-skipped", state.rows_skipped);
           show("import-failed", state.rows_failed);
           if (state.state === "completed" || state.state === "failed") {
-            // The finished page lists the row errors.
-            window.location.reload();
+            if (state.rows_total === 0) {
+              progress.max = 1;
+              progress.value = 1;
+            }
+            showErrors(state);
           } else {
             window.setTimeout(poll, 1000);
           }
@@ -120,5 +123,32 @@
         });
     }
     window.setTimeout(poll, 500);
+  }
+
+  function showErrors(state) {
+    var body = document.querySelector("#import-errors-table tbody");
+    body.textContent = "";
+    state.errors.forEach(function (error) {
+      var row = document.createElement("tr");
+      [error.row, error.column || "", error.message].forEach(function (text, at) {
+        var cell = document.createElement("td");
+        if (at === 0) cell.className = "num";
+        cell.textContent = String(text);
+        row.appendChild(cell);
+      });
+      body.appendChild(row);
+    });
+    document.getElementById("import-errors-table").hidden = state.errors.length === 0;
+    document.getElementById("import-no-errors").hidden = state.errors.length > 0;
+    document.getElementById("import-truncated").hidden = !state.errors_truncated;
+    document.getElementById("import-wait").hidden = true;
+    document.getElementById("import-errors").hidden = false;
+    if (state.message) {
+      var note = document.createElement("p");
+      note.className = "form-error";
+      note.setAttribute("role", "alert");
+      note.textContent = state.message;
+      document.getElementById("import-job").appendChild(note);
+    }
   }
 })();
