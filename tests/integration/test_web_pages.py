@@ -30,9 +30,12 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def csrf_of(page: httpx.Response) -> str:
-    found = CSRF.search(page.text)
-    assert found, page.text
-    return found.group(1)
+    """The CSRF token of the page's forms, once every POST form was seen to carry it."""
+    forms = re.findall(r'<form method="post".*?</form>', page.text, re.S)
+    assert forms, "the page has no form"
+    tokens_seen = {found.group(1) for form in forms if (found := CSRF.search(form))}
+    assert len(tokens_seen) == 1 and all(CSRF.search(form) for form in forms), forms
+    return tokens_seen.pop()
 
 
 def field_html(page: httpx.Response, name: str) -> str:
