@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from contracts.subjects import imports_stream
 from services.subscription import tokens
-from tests.conftest import environment, fresh_database, fresh_namespace, tenant
+from tests.conftest import environment, fresh_database, fresh_namespace
 from tests.e2e.conftest import COMMANDS, free_port
 from tests.importer.conftest import ImportSystem, delete_stream
 
@@ -115,9 +116,11 @@ def base_url(ui_system: ImportSystem) -> str:
 
 
 @pytest.fixture
-async def ui_tenant(ui_system: ImportSystem, ui_database_url: str) -> Tenant:
+async def ui_tenant(
+    request: pytest.FixtureRequest, ui_system: ImportSystem, ui_database_url: str
+) -> Tenant:
     """A tenant with an admin and a read token, a small directory and four subscriptions."""
-    tenant_id = tenant()
+    tenant_id = tenant_of(request.node.name)
     made = Tenant(tenant_id, *await _tokens(ui_database_url, tenant_id))
     async with httpx.AsyncClient(
         base_url=ui_system.base_url,
@@ -129,6 +132,13 @@ async def ui_tenant(ui_system: ImportSystem, ui_database_url: str) -> Tenant:
         for path in ("subscriptions", "engineers", "contacts", "service-contracts"):
             _ok(await http.get(f"/api/v1/{path}", params={"min_position": position}))
     return made
+
+
+def tenant_of(test_name: str) -> str:
+    """The test's own tenant, named after it: the run's database is new, so the name is free,
+    and the screenshots come out the same from one run to the next."""
+    name = re.sub(r"[^a-z0-9]+", "-", test_name.removeprefix("test_").lower()).strip("-")
+    return f"isp-{name}"[:60]
 
 
 async def _tokens(database_url: str, tenant_id: str) -> tuple[str, str]:
