@@ -425,11 +425,16 @@ async def test_closed_subscription_refusal_and_taken_login_show_on_the_form(
     )
     assert closed.status_code == 303
     await project(pool, await latest_position(pool))
+    now_closed = await browser.get(url)
+    for offered in (">Add touchpoint</h2>", ">Add payment</h2>"):
+        assert offered in now_closed.text
+    for refused_there in (">Change status</h2>", ">Add service</h2>"):
+        assert refused_there not in now_closed.text
     refused = await browser.post(
         f"{url}/status", data={"csrf_token": csrf_of(page), "status": "Active"}
     )
     assert refused.status_code == 409
-    assert 'class="form-error" role="alert"' in refused.text
+    assert re.search(r'class="form-error" role="alert">[^<]*(closed|Cancelled)', refused.text)
 
 
 async def test_import_upload_redirects_to_the_job_page_that_follows_it(

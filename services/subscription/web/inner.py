@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from contracts.commands import SubscriptionCommand
+from contracts.subscription import Status
 
 from .. import inner_queries
 from .. import subscription_queries as views
@@ -54,6 +55,7 @@ class Action:
     tab: str  # shown after it succeeded
     lists: tuple[str, ...] = ()
     moments: tuple[str, ...] = ()
+    on_closed: bool = False  # payments and touchpoints are still recorded once it is closed
 
 
 def _item(path: str) -> Callable[[UUID, Any], SubscriptionCommand]:
@@ -86,11 +88,12 @@ ACTIONS = [
     Action(
         "touchpoints", "Add touchpoint", "Add touchpoint", fields.ADD_TOUCHPOINT,
         schemas.TouchpointIn, lambda sid, data: touchpoint_command(sid, uuid4(), data),
-        "summary", moments=("occurred_at",),
+        "summary", moments=("occurred_at",), on_closed=True,
     ),
     Action(
         "payments", "Add payment", "Add payment", fields.ADD_PAYMENT, schemas.PaymentIn,
         lambda sid, data: payment_command(sid, uuid4(), data), "details", moments=("paid_at",),
+        on_closed=True,
     ),
 ]  # fmt: skip
 
@@ -136,7 +139,9 @@ def _route(action: Action) -> Callable[..., Any]:
 
 
 for _action in ACTIONS:
-    router.add_api_route(f"/{_action.path}", _route(_action), methods=["POST"])
+    router.add_api_route(
+        f"/{_action.path}", _route(_action), methods=["POST"], name=f"admin-{_action.path}"
+    )
 
 
 async def _page(
@@ -163,11 +168,20 @@ async def _page(
         tab=tab,
         tabs=_tabs(counts, found["version"]),
         content=await _content(pool, tenant_id, subscription_id, tab, cursor),
-        actions=ACTIONS if principal.can_write else [],
+        actions=_actions(principal, Status(found["status"]), failed),
         forms=_forms(found, failed),
         engineers=await choices.options(pool, tenant_id, "engineer") if principal.can_write else [],
         current=current,
     )
+
+
+def _actions(principal: Principal, status: Status, failed: Failed | None) -> list[Action]:
+    """The forms the page offers: none to a read token; on a closed subscription only those
+    it still accepts (the decider refuses the others with 409), and the one just refused."""
+    if not principal.can_write:
+        return []
+    refused = failed.action if failed else None
+    return [a for a in ACTIONS if a.on_closed or not status.is_closed or a.path == refused]
 
 
 FormState = tuple[dict[str, str], dict[str, str], str | None]

@@ -17,6 +17,7 @@ from ..api import exports
 from ..api.schemas import SubscriptionIn
 from ..api.subscriptions import create_command
 from ..eventstore import AlreadyAnswered, IdempotencyKey
+from ..tokens import Principal
 from . import choices
 from .fields import NEW_SUBSCRIPTION
 from .forms import Rejected, body, run, validated, values
@@ -127,7 +128,7 @@ async def create(request: Request, principal: Writer) -> Response:
 
 
 async def _create(
-    request: Request, principal: Any, typed: dict[str, str], key: str
+    request: Request, principal: Principal, typed: dict[str, str], key: str
 ) -> dict[str, Any]:
     """Create the subscription once per form: a second submit of the same form (a double
     click, a reload) answers what the first one created, as an API Idempotency-Key would."""
@@ -153,7 +154,7 @@ async def _create(
 
 async def _form(
     request: Request,
-    principal: Any,
+    principal: Principal,
     status: int = 200,
     typed: dict[str, str] | None = None,
     refused: Rejected | None = None,
