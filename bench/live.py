@@ -1,5 +1,6 @@
-"""The running system of the command scenarios: API, relay and projection worker (as `make run`
-starts them) plus the yardstick endpoint, on the run's `live` database."""
+"""The running system of the command and import scenarios: API, relay, projection worker, the
+`commands` process and the importer worker (as `make run` starts them) plus the yardstick
+endpoint, on the run's `live` database."""
 
 from __future__ import annotations
 
@@ -62,11 +63,13 @@ class LiveSystem:
     async def start(self) -> None:
         """Set up the database and stream, start every process, register the directory."""
         await asyncio.to_thread(self.world.setup, self.dsn, self.logs)
-        for name in ("api", "relay", "projections"):
+        for name in ("api", "relay", "projections", "commands", "importer"):
             self.processes.start(name)
         self.processes.start("yardstick-api", API_PORT=str(self.yardstick_port))
         await self.processes.wait_http(f"{self.api}/readyz")
         await self.processes.wait_http(f"{self.yardstick}/healthz")
+        await self.processes.wait_log("commands", "serving command batches")
+        await self.processes.wait_log("importer", "importer started")
         self.token = await admin_token(self.dsn, TENANT)
         headers = {"Authorization": f"Bearer {self.token}"}
         async with httpx.AsyncClient(base_url=self.api, headers=headers, timeout=10) as http:

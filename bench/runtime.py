@@ -1,7 +1,7 @@
 """The bench's own world: databases, a namespace, and the service processes `make run` starts.
 
 Every run creates databases named `wispgate_bench_<hex>` and a namespace `bench<hex>`, and drops
-both (databases `with (force)`, the JetStream stream) at the end, also when a scenario failed.
+both (databases `with (force)`, the JetStream streams) at the end, also when a scenario failed.
 Nothing else on the servers is touched.
 """
 
@@ -23,7 +23,7 @@ import asyncpg
 import httpx
 import nats
 
-from contracts.subjects import events_stream
+from contracts.subjects import events_stream, imports_stream
 from services.subscription import tokens
 from services.subscription.db import create_pool
 
@@ -35,11 +35,14 @@ SERVICE_COMMANDS = {
     "api": [PY, "-m", "services.subscription", "api"],
     "relay": [PY, "-m", "services.subscription", "relay"],
     "projections": [PY, "-m", "services.projections", "worker"],
+    "commands": [PY, "-m", "services.subscription", "commands"],
+    "importer": [PY, "-m", "services.importer", "worker"],
     "yardstick-api": [PY, "-m", "bench.yardstick"],
 }
 SETUP_COMMANDS = [
     [PY, "-m", "services.subscription", "setup"],
     [PY, "-m", "services.projections", "setup"],
+    [PY, "-m", "services.importer", "setup"],
 ]
 
 
@@ -89,7 +92,7 @@ class World:
                 )
 
     async def drop(self) -> None:
-        """Drop every database of the run and the namespace's stream; never raises."""
+        """Drop every database of the run and the namespace's streams; never raises."""
         admin = urlunsplit(urlsplit(self.server_dsn)._replace(path="/postgres"))
         for name in self.databases:
             try:
@@ -103,13 +106,15 @@ class World:
         try:
             client = await nats.connect(self.nats_url, connect_timeout=2)
             try:
-                await client.jetstream().delete_stream(events_stream(self.namespace))
-            except nats.js.errors.NotFoundError:
-                pass
+                for stream in (events_stream(self.namespace), imports_stream(self.namespace)):
+                    try:
+                        await client.jetstream().delete_stream(stream)
+                    except nats.js.errors.NotFoundError:
+                        pass
             finally:
                 await client.close()
         except Exception:
-            log.exception("could not delete stream of namespace %s", self.namespace)
+            log.exception("could not delete the streams of namespace %s", self.namespace)
 
 
 class Processes:
@@ -175,6 +180,17 @@ class Processes:
                     pass
                 await asyncio.sleep(0.1)
         raise TimeoutError(f"{url} did not answer 200: {self.tail('api')}")
+
+    async def wait_log(self, name: str, text: str, deadline_seconds: float = 60) -> None:
+        """Until the process's log holds `text` (a worker with no HTTP port says it is ready)."""
+        path = self.logs / f"{name}.log"
+        deadline = time.monotonic() + deadline_seconds
+        while time.monotonic() < deadline:
+            self.check()
+            if path.exists() and text in path.read_text(errors="replace"):
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"{name} did not log {text!r}: {self.tail(name)}")
 
     def tail(self, name: str, lines: int = 20) -> str:
         path = self.logs / f"{name}.log"
