@@ -26,7 +26,9 @@ from .runtime import World
 from .scenarios.append import append
 from .scenarios.commands import commands, steady
 from .scenarios.data import DataSystem, rebuild
+from .scenarios.exports import exports
 from .scenarios.freshness import freshness
+from .scenarios.imports import imports
 from .scenarios.inner import InnerSystem, inner
 from .scenarios.reads import reads
 from .sizes import SIZES, Size
@@ -34,8 +36,10 @@ from .sizes import SIZES, Size
 log = logging.getLogger("bench")
 
 HERE = Path(__file__).resolve().parent
-LIVE = {"commands": commands, "steady": steady, "freshness": freshness}
-DATA = ("rebuild", "reads")
+# Scenarios sharing one system each, run in this order (the import last on the live system: its
+# events are still being published and projected when it ends).
+LIVE = {"commands": commands, "steady": steady, "freshness": freshness, "import": imports}
+DATA = {"rebuild": rebuild, "reads": reads, "export": exports}
 SCENARIOS = (*LIVE, "append", *DATA, "inner")
 # Everything after this line of RESULTS.md is written by hand and kept by every full run.
 KEEP = "<!-- analysis: kept by python -m bench -->"
@@ -85,7 +89,7 @@ async def run(size: Size, chosen: list[str], results: Path) -> Run:
             if not live_chosen:
                 await asyncio.to_thread(world.setup, live.dsn, logs)
             await _scenario(report, memory, "append", lambda: append(live.dsn, size, memory))
-        for name, scenario in (("rebuild", rebuild), ("reads", reads)):
+        for name, scenario in DATA.items():
             if name in chosen:
                 await _scenario(report, memory, name, lambda s=scenario: s(data, size, memory))
         data.stop()

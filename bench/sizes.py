@@ -13,11 +13,12 @@ class Size:
     freshness_seconds: float  # at 500 commands/s
     warmup_seconds: float
     append_seconds: float  # per store and concurrency
-    subscriptions: int  # for reads and the rebuild (the issue: 1,000,000)
+    subscriptions: int  # for the rebuild, reads and the export (the issue: 1,000,000)
     read_seconds: float  # per list query and per inner-page tab
     inner_subscriptions: int  # each with a service and a device (the issue: 100,000)
     inner_sample: int  # subscriptions whose tabs are read
     feed_runs: int  # calls of the LibreQoS feed for the whole tenant
+    import_rows: int  # rows of the uploaded .xlsx (the issue: 100,000)
     connections: int = 32
     steady_rate: float = 1000
     freshness_rate: float = 500
@@ -36,6 +37,7 @@ SIZES = {
         inner_subscriptions=5_000,
         inner_sample=200,
         feed_runs=2,
+        import_rows=2_000,
     ),
     "full": Size(
         name="full",
@@ -49,5 +51,6 @@ SIZES = {
         inner_subscriptions=100_000,
         inner_sample=1_000,
         feed_runs=3,
+        import_rows=100_000,
     ),
 }

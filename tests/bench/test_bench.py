@@ -23,7 +23,9 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.bench
 
-SCENARIOS = {"commands", "steady", "freshness", "append", "rebuild", "reads", "inner"}
+SCENARIOS = {
+    "commands", "steady", "freshness", "import", "append", "rebuild", "reads", "export", "inner",
+}  # fmt: skip
 
 
 def test_quick_run_reports_every_scenario_and_cleans_up(
@@ -53,14 +55,17 @@ def test_quick_run_reports_every_scenario_and_cleans_up(
     assert {"api", "relay", "projections", "wrk"} <= set(by_name["commands"]["rss_mib"])
     assert "rebuild" in by_name["rebuild"]["rss_mib"]
     assert "api" in by_name["inner"]["rss_mib"]
+    assert {"api", "commands", "importer"} <= set(by_name["import"]["rss_mib"])
+    assert by_name["import"]["details"]["job"]["state"] == "completed"
+    assert [d["format"] for d in by_name["export"]["details"]["downloads"]] == ["csv", "xlsx"]
     feed_calls = by_name["inner"]["details"]["feed_calls"]
     assert feed_calls and all(c["chunked"] and c["devices"] for c in feed_calls)
     assert "| scenario |" not in run.stdout and "scenario" in run.stdout  # the plain table
-    assert asyncio.run(_leftovers(servers, report)) == ([], False)
+    assert asyncio.run(_leftovers(servers, report)) == ([], [])
 
 
-async def _leftovers(servers: tuple[str, str], report: dict) -> tuple[list[str], bool]:
-    """Databases of the run still there, and whether its stream still exists."""
+async def _leftovers(servers: tuple[str, str], report: dict) -> tuple[list[str], list[str]]:
+    """Databases and streams of the run still there."""
     conn = await asyncpg.connect(urlunsplit(urlsplit(servers[0])._replace(path="/postgres")))
     try:
         rows = await conn.fetch(
@@ -68,12 +73,16 @@ async def _leftovers(servers: tuple[str, str], report: dict) -> tuple[list[str],
         )
     finally:
         await conn.close()
+    streams = []
     client = await nats.connect(servers[1])
     try:
-        await client.jetstream().stream_info(f"{report['namespace'].upper()}_EVENTS")
-        stream = True
-    except nats.js.errors.NotFoundError:
-        stream = False
+        for kind in ("EVENTS", "IMPORTS"):
+            name = f"{report['namespace'].upper()}_{kind}"
+            try:
+                await client.jetstream().stream_info(name)
+                streams.append(name)
+            except nats.js.errors.NotFoundError:
+                pass
     finally:
         await client.close()
-    return [r["datname"] for r in rows], stream
+    return [r["datname"] for r in rows], streams
