@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -87,9 +88,24 @@ async def build_shadows(
         for projection in projections:
             await create_shadow(conn, projection)
     catchup = Catchup(pool, projections, batch_size=batch_size, shadow=True)
-    log.info("rebuild started", extra={"projections": [p.name for p in projections]})
+    names = [p.name for p in projections]
+    log.info("rebuild started", extra={"projections": names})
+    started = time.monotonic()
     await _bulk_load(pool, catchup, projections)
+    loaded = time.monotonic()
+    log.info(
+        "rebuild loaded",
+        extra={
+            "projections": names,
+            "events": catchup.applied,
+            "seconds": round(loaded - started, 1),
+        },
+    )
     await index_shadows(pool, projections)
+    log.info(
+        "rebuild indexed",
+        extra={"projections": names, "seconds": round(time.monotonic() - loaded, 1)},
+    )
     await catchup.run_pass()  # what arrived meanwhile, written as the worker writes it
     return catchup
 

@@ -46,7 +46,6 @@ SHOWN = {
     "service_contract_id": {"service_contract_number": "number", "service_contract_title": "title"},
 }
 SHOWN_PAIRS = tuple((field, tuple(shown.items())) for field, shown in SHOWN.items())
-NO_REF: Row = {}
 EDITABLE = ("name", "description", *SHOWN)
 UNIQUE_NUMBER = re.compile(r"^SUB-(\d{1,18})$")
 VALUES = itemgetter(*COLUMNS)  # a row's values in COLUMNS order, for COPY
@@ -97,6 +96,7 @@ where s.tenant_id = r.tenant_id and s.{kind}_id = r.id
 }
 
 Row = dict[str, Any]
+NO_REF: Row = {}  # what an entry not (yet) registered shows
 
 
 def unique_number(unique_id: str) -> int:
