@@ -97,7 +97,10 @@ class JobRun:
                 await jobs.record(self.pool, self.job, await sending.popleft())
         finally:
             for pending in sending:
-                pending.cancel()
+                if pending.done() and not pending.cancelled():
+                    pending.exception()  # retrieved: the first failure is the one raised
+                else:
+                    pending.cancel()
         if stopped:
             raise Stopping
 
