@@ -230,3 +230,19 @@ def test_over_the_row_limit(people: People) -> None:
 
 def test_an_empty_sheet(people: People) -> None:
     assert refusal(xlsx([]), people) == "The sheet 'Subscriptions' is empty."
+
+
+@pytest.mark.parametrize(
+    ("rows", "what"),
+    [
+        (row(1, cell("XFE1", "x")), "cell XFE1 of row 1 is outside a sheet"),
+        (row(1, cell("12", "x")), "cell '12' of row 1 has no column"),
+        ('<row r="5"/><row r="3"/>', "row 3 comes after row 5"),
+        ('<row r="1048577"/>', "row 1048577 comes after row 0"),
+    ],
+)
+def test_a_damaged_sheet(people: People, rows: str, what: str) -> None:
+    sheet = f"<sheetData>{rows}</sheetData>"
+    assert refusal(package(sheet), people) == (
+        f"The file is damaged: in xl/worksheets/sheet1.xml, {what}."
+    )

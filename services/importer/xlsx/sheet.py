@@ -95,7 +95,19 @@ class _Sheet(Handler):
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         if name == "c":
-            self._start_cell(attrs)
+            # A cell: inline rather than a method of its own, being the most frequent element.
+            ref = attrs.get("r")
+            if ref is None:
+                self._column = self._next_column()
+            else:
+                letters = ref.rstrip("0123456789")
+                self._column = self._columns.get(letters) or self._learn_column(letters, ref)
+            self._type = attrs.get("t", "n")
+            self._style = attrs.get("s")
+            self._formula = False
+            self._value = None
+            self._inline = None
+            self._length = 0
         elif name == "v":
             self._text = []
         elif name == "t":
@@ -148,32 +160,22 @@ class _Sheet(Handler):
         self._cells = {}
         self._column = 0
 
-    def _start_cell(self, attrs: dict[str, str]) -> None:
-        ref = attrs.get("r")
-        if ref is None:
-            column = self._column + 1
-        else:
-            letters = ref.rstrip("0123456789")
-            column = self._columns.get(letters) or self._learn_column(letters)
-        if not 0 < column <= MAX_COLUMN:
-            raise self._damaged(f"cell {ref} of row {self._row} is outside a sheet")
-        self._column = column
-        self._type = attrs.get("t", "n")
-        self._style = attrs.get("s")
-        self._formula = False
-        self._value = None
-        self._inline = None
-        self._length = 0
+    def _next_column(self) -> int:
+        """The column of a cell without a reference: the one after the previous cell."""
+        if self._column >= MAX_COLUMN:
+            raise self._damaged(f"row {self._row} has cells past the last column")
+        return self._column + 1
 
-    def _learn_column(self, letters: str) -> int:
+    def _learn_column(self, letters: str, ref: str) -> int:
         """The column number of a reference's letters (`AB` -> 28), remembered."""
         column = 0
         for ch in letters:
-            if not "A" <= ch <= "Z":
-                return 0
             column = column * 26 + ord(ch) - 64
-        if len(self._columns) < MAX_COLUMN:
-            self._columns[letters] = column
+            if not "A" <= ch <= "Z" or column > MAX_COLUMN:
+                raise self._damaged(f"cell {ref} of row {self._row} is outside a sheet")
+        if not column:
+            raise self._damaged(f"cell {ref!r} of row {self._row} has no column")
+        self._columns[letters] = column
         return column
 
     def _cell_value(self) -> Value | None:
