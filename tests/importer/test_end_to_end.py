@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import signal
 import time
 import uuid
 from typing import Any
@@ -244,3 +245,25 @@ async def test_round_trip_from_an_export_into_another_tenant(
 
         assert shown(await listed(other)) == shown(await listed(http))
     assert ("Round trip", formula_like) in {(i[0], i[3]) for i in shown(await listed(http))}
+
+
+async def test_a_stopped_worker_hands_its_job_back(
+    system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool
+) -> None:
+    await directory(http)
+    total = 3000
+    import_id = await upload(http, xlsx([HEADERS, *rows(total, "Stopped")]))
+    until = time.monotonic() + 60
+    while (state := await job(http, import_id))["rows_processed"] < 100:
+        assert state["state"] not in FINISHED and time.monotonic() < until, state
+        await asyncio.sleep(0.02)
+    system.restart("importer", signal.SIGTERM)
+    state = await job(http, import_id)
+    assert state["rows_processed"] < total, "the file was done before the worker was stopped"
+    state = await finished(http, import_id, system)
+    assert (state["state"], state["rows_created"]) == ("completed", total)
+    # Handed back on purpose: the stop did not count as an attempt that failed.
+    attempts = await system_pool.fetchval(
+        "select attempts from imports.jobs where id = $1", uuid.UUID(import_id)
+    )
+    assert attempts == 1
