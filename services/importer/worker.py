@@ -72,31 +72,32 @@ class Worker:
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self.wake.clear()
-            job = await self._claim()
-            if job is not None:
-                await self._run(job, stop)
-                continue
+            try:
+                job = await self._claim()
+                if job is not None:
+                    await self._run(job, stop)
+                    continue
+            except (OSError, asyncpg.PostgresError) as exc:
+                # PostgreSQL is away: a job left running is claimed again once it is back.
+                log.warning("cannot reach PostgreSQL: %r", exc)
             with suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.poll_interval):
                     await self.wake.wait()
 
     async def _claim(self) -> Job | None:
+        """A job to run now, if any; one claimed too many times fails instead."""
         assert self.pool is not None
-        try:
-            job = await jobs.claim(self.pool, self.settings.lease_seconds)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("cannot claim jobs: %r", exc)
-            return None
-        if job is not None and job.attempts > self.settings.max_attempts:
-            message = (
-                f"The import stopped {job.attempts - 1} times before it could finish and is not"
-                " tried again"
-            )
-            await jobs.fail(self.pool, job, f"{message} (last: {job.message})." if job.message
-                            else f"{message}.")  # fmt: skip
-            log.error("import given up", extra={"import_id": str(job.id), "attempts": job.attempts})
-            return None
-        return job
+        job = await jobs.claim(self.pool, self.settings.lease_seconds)
+        if job is None or job.attempts <= self.settings.max_attempts:
+            return job
+        message = (
+            f"The import stopped {job.attempts - 1} times before it could finish and is not"
+            " tried again"
+        )
+        last = f" (last: {job.message})" if job.message else ""
+        await jobs.fail(self.pool, job, f"{message}{last}.")
+        log.error("import given up", extra={"import_id": str(job.id), "attempts": job.attempts})
+        return None
 
     async def _run(self, job: Job, stop: asyncio.Event) -> None:
         """Run one attempt of a job, renewing its lease; say why it stopped if it did."""
