@@ -61,6 +61,7 @@ class Writer:
     @staticmethod
     async def _run(conn: asyncpg.Connection, write: Write) -> None:
         async with conn.transaction():
-            # A bulk load is not worth a disk flush per batch: after a crash it starts over.
+            # No disk flush per batch: a crash stops the rebuild anyway, and the swap's own commit
+            # flushes the log up to it, every batch written before included.
             await conn.execute("set local synchronous_commit = off")
             await write(conn)

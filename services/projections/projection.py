@@ -24,7 +24,8 @@ class Projection(ABC):
 
     An instance writes either the live tables or, with `suffix=SHADOW`, a rebuild's shadow copies.
     `apply` runs inside the caller's transaction, which also advances the checkpoint: it must not
-    commit, and the rows it leaves must depend only on the events and their order.
+    commit (a rebuild's bulk load excepted, see `bulk`), and the rows it leaves must depend only
+    on the events and their order.
     """
 
     name: ClassVar[str]
@@ -55,7 +56,8 @@ class Projection(ABC):
         """Fold a batch of handled events into the tables, in the caller's transaction."""
 
     def forget(self) -> None:  # noqa: B027 (an optional hook)
-        """Drop what `apply` keeps in memory between batches: a batch was rolled back."""
+        """Drop what `apply` keeps in memory between batches: a batch was rolled back, or the
+        bulk load is over."""
 
 
 def columns(rows: Iterable[Mapping[str, Any]], names: Sequence[str]) -> list[list[Any]]:
