@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -17,6 +18,7 @@ from nats.js.api import StorageType
 from nats.js.errors import BadRequestError
 
 from contracts.subjects import (
+    appended_hint_subject,
     dead_letter_subject,
     durable_name,
     event_subject,
@@ -82,16 +84,24 @@ def worker_settings(database_url: str, nats_url: str, namespace: str) -> Setting
     )
 
 
-@pytest.fixture
-async def worker(worker_settings: Settings, stream: str) -> AsyncIterator[Worker]:
+@asynccontextmanager
+async def started(settings: Settings) -> AsyncIterator[Worker]:
     """A worker running as a task of this event loop, stopped cleanly at the end."""
-    running = Worker(worker_settings)
+    running = Worker(settings)
     stop = asyncio.Event()
     task = asyncio.create_task(running.run(stop))
     await until(lambda: asyncio.sleep(0, running.consuming or task.done()))
-    yield running
-    stop.set()
-    await asyncio.wait_for(task, timeout=30)
+    try:
+        yield running
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+
+
+@pytest.fixture
+async def worker(worker_settings: Settings, stream: str) -> AsyncIterator[Worker]:
+    async with started(worker_settings) as running:
+        yield running
 
 
 async def envelopes(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
@@ -204,6 +214,22 @@ async def _broken_status_change(pool: asyncpg.Pool, w: Writer, stream_id: UUID) 
     )
     w.versions[stream_id] = version
     return event_id
+
+
+async def test_append_hints_wake_the_worker_between_timer_passes(
+    pool: asyncpg.Pool, nc: nats.NATS, namespace: str, worker_settings: Settings, stream: str
+) -> None:
+    async def hinted() -> bool:
+        await nc.publish(appended_hint_subject(namespace), b"")
+        return await caught_up(pool)
+
+    # No timer pass after the first, and events only stored, never published: hints alone.
+    async with started(worker_settings.model_copy(update={"poll_interval": 3600.0})):
+        await until(hinted)
+        t = tenant()
+        await scenario(Writer(pool, t))
+        await until(hinted)
+    assert len((await tenant_rows(pool, t))["subscriptions"]) == 3
 
 
 async def test_the_worker_process_reaches_the_tail_and_stops_on_sigterm(
