@@ -45,7 +45,8 @@ GENERAL = (
     "headers. Required columns are bold on yellow.",
     "Headers match whatever their case, spacing or order; other columns are ignored. "
     "Blank rows are skipped.",
-    "Type values as text: formulas are read by their stored value, dates and numbers as shown.",
+    "Type values as text: formulas are read by their stored value and whole numbers as shown "
+    "(42, never 42.0); a date where text is expected is reported as an error of its row.",
     "Upload with POST /api/v1/imports (field `file`, optional `dry_run=true` to check only). "
     "Rows with errors are listed by row number and column, and GET "
     "/api/v1/imports/{id}/errors.xlsx returns them to fix and upload again.",
