@@ -53,7 +53,8 @@ def dead_letter_subject(ns: str, consumer: str) -> str:
 
 
 def appended_hint_subject(ns: str) -> str:
-    """Core NATS subject (no stream) of the hint that events were appended: wakes the relay."""
+    """Core NATS subject (no stream) of the hint that events were appended: wakes the
+    relay and the projection worker."""
     return f"{ns}.hints.appended"
 
 

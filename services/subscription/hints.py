@@ -1,8 +1,9 @@
-"""Append hints: a core NATS message after a commit, so the relay publishes at once.
+"""Append hints: a core NATS message after a commit, so the relay publishes at once and the
+projection worker catches up at once.
 
-A hint only, never the source of truth: the relay also polls, so a hint that is lost (NATS away,
-the process killed between commit and hint) delays publishing by at most the relay's poll interval
-and loses nothing. Hints replace a PostgreSQL NOTIFY trigger, because PostgreSQL serialises the
+A hint only, never the source of truth: both also poll, so a hint that is lost (NATS away, the
+process killed between commit and hint) delays them by at most their poll interval and loses
+nothing. Hints replace a PostgreSQL NOTIFY trigger, because PostgreSQL serialises the
 commits of all transactions that notify (one lock held through each commit's WAL flush): with it,
 appends from 32 connections ran at about one per fsync.
 
