@@ -22,8 +22,8 @@ import asyncpg
 
 from contracts import inner as ev
 from contracts.subscription import Status, SubscriptionCreated
-from services.subscription.db import create_pool
-from services.subscription.unique_ids import UniqueIds, format_number
+from plumbing.postgres import create_pool
+from services.subscription.write.unique_ids import UniqueIds, format_number
 
 from .dataset import COLUMNS, PLANS, SPAN, Dataset, Rows, new_uuid
 
@@ -148,7 +148,7 @@ async def load(dsn: str, subscriptions: int) -> InnerDataset:
             dataset.reservations += len(chunk.reservations) + len(chunk.addresses)
     finally:
         await conn.close()
-    pool = await create_pool(dsn, size=1)
+    pool = await create_pool(dsn, "wispgate-tests", 1)
     try:
         await UniqueIds(pool).move_past(TENANT, format_number(subscriptions))
     finally:

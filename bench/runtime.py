@@ -24,8 +24,8 @@ import httpx
 import nats
 
 from contracts.subjects import events_stream, imports_stream
-from services.subscription import tokens
-from services.subscription.db import create_pool
+from services.subscription.access import tokens
+from plumbing.postgres import create_pool
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class Processes:
 
 async def admin_token(dsn: str, tenant_id: str) -> str:
     """A fresh admin token of the tenant, made with the project's own token code."""
-    pool = await create_pool(dsn, size=1)
+    pool = await create_pool(dsn, "wispgate-tests", 1)
     try:
         token, _ = await tokens.create(pool, "bench", tenant_id, "admin")
         return token

@@ -125,9 +125,9 @@ def service_env(database_url: str, nats_url: str, namespace: str) -> dict[str, s
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on this run's database (jsonb as Python objects)."""
-    from services.subscription.db import create_pool
+    from plumbing.postgres import create_pool
 
-    p = await create_pool(database_url, size=10)
+    p = await create_pool(database_url, "wispgate-tests", 10)
     yield p
     await p.close()
 

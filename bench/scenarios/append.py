@@ -25,8 +25,8 @@ import asyncpg
 
 from contracts.envelope import Metadata
 from contracts.subscription import Status, SubscriptionCreated
-from services.subscription.db import create_pool
-from services.subscription.eventstore import EventStore, StreamAppend
+from plumbing.postgres import create_pool
+from services.subscription.write.eventstore import EventStore, StreamAppend
 
 from ..memory import Memory
 from ..report import Figure, Scenario
@@ -138,7 +138,7 @@ def _by_rate(figures: Throughput) -> float:
 
 @asynccontextmanager
 async def _ours(dsn: str) -> AsyncIterator[Loop]:
-    pool = await create_pool(dsn, size=max(CONCURRENCY))
+    pool = await create_pool(dsn, "wispgate-tests", max(CONCURRENCY))
     store = EventStore(pool)
 
     async def once() -> None:

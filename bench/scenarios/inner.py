@@ -22,9 +22,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from services.subscription import tokens
-from services.subscription.db import create_pool
-from services.subscription.libreqos import SHAPED
+from services.subscription.access import tokens
+from plumbing.postgres import create_pool
+from services.subscription.read.libreqos import SHAPED
 
 from .. import feed, inner_dataset, wrk
 from ..memory import Memory
@@ -208,7 +208,7 @@ async def _check_tab(base: str, token: str, path: str, items: int | None) -> Non
 
 async def _read_token(dsn: str, tenant_id: str) -> str:
     """A `read` token of the tenant, as LibreQoS's integration is given."""
-    pool = await create_pool(dsn, size=1)
+    pool = await create_pool(dsn, "wispgate-tests", 1)
     try:
         token, _ = await tokens.create(pool, "libreqos", tenant_id, "read")
         return token

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import asyncpg
 import httpx
 
-from services.subscription.queries import encode_cursor
+from services.subscription.read.queries import encode_cursor
 
 from .. import wrk
 from ..memory import Memory

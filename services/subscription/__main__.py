@@ -9,10 +9,10 @@ from uuid import UUID
 import typer
 
 from contracts.subjects import check_tenant
-
-from . import db, tokens
-from .config import get_settings
-from .logs import configure
+from plumbing import postgres
+from plumbing.logs import configure
+from services.subscription.access import tokens
+from services.subscription.config import MIGRATIONS, get_settings
 
 cli = typer.Typer(help="WISPGate subscription service", no_args_is_help=True)
 token_cli = typer.Typer(help="API tokens: create, list, revoke", no_args_is_help=True)
@@ -22,15 +22,13 @@ cli.add_typer(token_cli, name="tokens")
 @cli.command()
 def setup() -> None:
     """Create the database if missing, apply migrations, create the JetStream stream."""
-    from .broker import ensure_stream
+    from services.subscription.publishing.broker import ensure_stream
 
     settings = get_settings()
     configure(settings.log_level)
-    asyncio.run(db.ensure_database(settings.dsn))
-    applied = db.migrate(settings.dsn)
-    asyncio.run(
-        ensure_stream(str(settings.nats_url), settings.namespace, settings.stream_max_age_days)
-    )
+    asyncio.run(postgres.ensure_database(settings.dsn))
+    applied = postgres.migrate(settings.dsn, MIGRATIONS)
+    asyncio.run(ensure_stream(settings.nats_url, settings.namespace, settings.stream_max_age_days))
     typer.echo(f"database ready ({applied} migrations applied), stream ready")
 
 
@@ -39,7 +37,7 @@ def api() -> None:
     """Serve the HTTP API (uvicorn with uvloop and httptools)."""
     import uvicorn
 
-    from .api.app import create_app
+    from services.subscription.api.app import create_app
 
     settings = get_settings()
     configure(settings.log_level)
@@ -60,7 +58,7 @@ def relay() -> None:
     """Publish stored events to NATS JetStream (one active relay; others stand by)."""
     import uvloop
 
-    from . import relay as relay_module
+    from services.subscription.publishing import relay as relay_module
 
     settings = get_settings()
     configure(settings.log_level)
@@ -72,7 +70,7 @@ def commands() -> None:
     """Serve the importer's command batches over NATS request/reply (a queue group)."""
     import uvloop
 
-    from . import commands as commands_module
+    from services.subscription.commands import server as commands_module
 
     settings = get_settings()
     configure(settings.log_level)
@@ -81,7 +79,7 @@ def commands() -> None:
 
 def _run(coro):  # type: ignore[no-untyped-def]
     async def wrapped():  # type: ignore[no-untyped-def]
-        pool = await db.create_pool(get_settings().dsn, size=2)
+        pool = await get_settings().create_pool("wispgate-tokens", 2)
         try:
             return await coro(pool)
         finally:

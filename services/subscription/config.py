@@ -5,28 +5,24 @@ from __future__ import annotations
 import logging
 import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, NatsDsn, PostgresDsn, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+
+from plumbing.settings import ServiceSettings
 
 DEV_TOKEN = "dev-token"
 MIN_SECRET_LENGTH = 32
 log = logging.getLogger(__name__)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+MIGRATIONS = Path(__file__).with_name("migrations")
 
-    database_url: PostgresDsn = Field(
-        PostgresDsn("postgresql://postgres@127.0.0.1:5432/wispgate"), alias="DATABASE_URL"
-    )
-    nats_url: NatsDsn = Field(NatsDsn("nats://127.0.0.1:4222"), alias="NATS_URL")
+
+class Settings(ServiceSettings):
     api_host: str = Field("127.0.0.1", alias="API_HOST")
     api_port: int = Field(8000, alias="API_PORT")
-    namespace: str = Field(
-        "wispgate", alias="WISPGATE_NAMESPACE", pattern=r"^[a-z][a-z0-9_]{0,31}$"
-    )
     env: Literal["development", "test", "production"] = Field("production", alias="WISPGATE_ENV")
     admin_token: str | None = Field(None, alias="WISPGATE_ADMIN_TOKEN")
     read_wait_seconds: float = Field(5.0, alias="WISPGATE_READ_WAIT_SECONDS", gt=0, le=60)
@@ -38,7 +34,6 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(500, alias="WISPGATE_RELAY_BATCH_SIZE", ge=1)
     # Import batches one `commands` process handles at once (each holds a pool connection).
     commands_concurrency: int = Field(4, alias="WISPGATE_COMMANDS_CONCURRENCY", ge=1, le=64)
-    log_level: str = Field("INFO", alias="LOG_LEVEL")
     # LibreQoS integrations carry whole megabits; 1 is the least that still reaches the portal.
     libreqos_trickle_mbps: int = Field(1, alias="WISPGATE_LIBREQOS_SUSPENDED_MBPS", ge=1)
     # Signs the admin pages' session cookie; every API replica needs the same one.
@@ -71,11 +66,6 @@ class Settings(BaseSettings):
                 f"WISPGATE_SESSION_SECRET needs at least {MIN_SECRET_LENGTH} characters"
             )
         return self
-
-    @property
-    def dsn(self) -> str:
-        """The PostgreSQL DSN as a plain string, as asyncpg wants it."""
-        return str(self.database_url)
 
 
 @lru_cache

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.subscription import tokens
+from services.subscription.access import tokens
 from tests.conftest import ROOT, environment, fresh_database, fresh_namespace, tenant
 
 COMMANDS = {

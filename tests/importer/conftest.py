@@ -15,7 +15,7 @@ import nats
 import pytest
 
 from contracts.subjects import imports_stream
-from services.subscription import tokens
+from services.subscription.access import tokens
 from tests.conftest import ROOT, environment, fresh_database, fresh_namespace, tenant
 from tests.e2e.conftest import COMMANDS, System, free_port
 
@@ -89,9 +89,9 @@ def tenant_id() -> str:
 @pytest.fixture
 async def system_pool(system_database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the running processes' database."""
-    from services.subscription.db import create_pool
+    from plumbing.postgres import create_pool
 
-    p = await create_pool(system_database_url, size=4)
+    p = await create_pool(system_database_url, "wispgate-tests", 4)
     yield p
     await p.close()
 
@@ -133,9 +133,9 @@ def lab_database_url(servers: tuple[str, str], lab_namespace: str) -> Iterator[s
 
 @pytest.fixture
 async def lab_pool(lab_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    from services.subscription.db import create_pool
+    from plumbing.postgres import create_pool
 
-    p = await create_pool(lab_database_url, size=4)
+    p = await create_pool(lab_database_url, "wispgate-tests", 4)
     yield p
     await p.execute("delete from imports.jobs")
     await p.close()

@@ -19,7 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from contracts.spreadsheet import neutralise
-from services.subscription import tokens
+from services.subscription.access import tokens
 from tests.conftest import tenant
 from tests.importer.conftest import ImportSystem
 from tests.importer.workbooks import HEADERS, package, xlsx

@@ -199,7 +199,7 @@ def test_numbers_read_as_text(stored: str, shown: str) -> None:
 
 
 def test_the_api_template_as_downloaded_and_filled_in(people: People) -> None:
-    from services.subscription.import_template import template
+    from services.subscription.sheets.template import template
 
     blank = template(20 * 1024 * 1024)
     assert judge(blank, people.directory).table.rows_total == 0

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.subscription import tokens
+from services.subscription.access import tokens
 from services.subscription.api.app import create_app
 from services.subscription.config import Settings
 from tests.conftest import tenant
@@ -91,7 +91,7 @@ async def project(pool: asyncpg.Pool, position: int, deadline: float = 30) -> No
     """
     from services.projections.catalog import PROJECTIONS
     from services.projections.runner import Catchup
-    from services.subscription.queries import REACHED
+    from services.subscription.read.queries import REACHED
 
     catchup = Catchup(pool, [cls() for cls in PROJECTIONS.values()])
     end = asyncio.get_running_loop().time() + deadline

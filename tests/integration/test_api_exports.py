@@ -20,9 +20,9 @@ from openpyxl import load_workbook
 
 from contracts.spreadsheet import EXPORT_COLUMNS, SHEET_NAME, restore
 from services.importer.xlsx import Limits, open_workbook
-from services.subscription import subscription_queries as views
-from services.subscription.export_queries import pages
-from services.subscription.queries import parse_sort
+from services.subscription.read import subscriptions as views
+from services.subscription.read.exports import pages
+from services.subscription.read.queries import parse_sort
 from tests.integration.conftest import ClientFactory
 
 INSERT = """

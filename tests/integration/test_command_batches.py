@@ -17,11 +17,11 @@ import pytest
 
 from contracts.imports import BatchResult, CommandBatch, ImportedSubscription
 from contracts.subjects import commands_subject
-from services.subscription.batches import Batches
-from services.subscription.commands import CommandServer
+from services.subscription.commands.server import CommandServer
 from services.subscription.config import Settings
-from services.subscription.eventstore import EventStore, Reservation
-from services.subscription.unique_ids import UniqueIds
+from services.subscription.write.batches import Batches
+from services.subscription.write.eventstore import EventStore, Reservation
+from services.subscription.write.unique_ids import UniqueIds
 from tests.conftest import ROOT
 from tests.integration.conftest import directory, new_subscription
 

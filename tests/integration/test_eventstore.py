@@ -13,9 +13,9 @@ import pytest
 from contracts import Metadata
 from contracts.base import FieldChange
 from contracts.directory import ContactEdited, ContactRegistered
-from services.subscription.eventstore import (
+from plumbing.eventlog import Checkpoint, read_committed
+from services.subscription.write.eventstore import (
     AlreadyAnswered,
-    Checkpoint,
     ConcurrencyError,
     EventStore,
     IdempotencyKey,
@@ -129,7 +129,7 @@ async def test_reader_never_skips_an_event_committed_late(
 ) -> None:
     """An append holding a low position open while later ones commit is still read after."""
     store, t = EventStore(pool), tenant()
-    start = await _tail(store)
+    start = await _tail(pool)
     slow = await asyncpg.connect(database_url)
     tx = slow.transaction()
     await tx.start()
@@ -144,7 +144,7 @@ async def test_reader_never_skips_an_event_committed_late(
     )
     for i in range(3):
         await store.append([_append(t, uuid4(), 0, f"early{i}")])
-    seen = await store.read_committed(start, 1000)
+    seen = await read_committed(pool, start, 1000)
     assert late not in {e.stream_id for e in seen}
     checkpoint = seen[-1].checkpoint if seen else start
     await tx.commit()
@@ -154,14 +154,14 @@ async def test_reader_never_skips_an_event_committed_late(
     seen_after: set[object] = set()
     while late not in seen_after:
         assert time.monotonic() < deadline, "the late event was never read"
-        batch = await store.read_committed(checkpoint, 1000)
+        batch = await read_committed(pool, checkpoint, 1000)
         seen_after |= {e.stream_id for e in batch}
         checkpoint = batch[-1].checkpoint if batch else checkpoint
         await asyncio.sleep(0.01)
 
 
-async def _tail(store: EventStore) -> Checkpoint:
+async def _tail(pool: asyncpg.Pool) -> Checkpoint:
     checkpoint = Checkpoint()
-    while batch := await store.read_committed(checkpoint, 5000):
+    while batch := await read_committed(pool, checkpoint, 5000):
         checkpoint = batch[-1].checkpoint
     return checkpoint

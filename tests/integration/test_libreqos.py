@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.subscription import tokens
+from services.subscription.access import tokens
 from tests.integration.conftest import ClientFactory, new_subscription, project
 
 KEYS = {

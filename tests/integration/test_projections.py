@@ -19,7 +19,7 @@ from services.projections.catalog import PROJECTIONS
 from services.projections.lag import projection_lag, reached
 from services.projections.rebuild import build_shadows, drop_shadows, rebuild
 from services.projections.runner import Catchup
-from services.subscription.eventstore import EventStore, StreamAppend
+from services.subscription.write.eventstore import EventStore, StreamAppend
 from tests.conftest import tenant
 
 TABLES = ("directory", "subscriptions", "subscription_refs", "history", "history_refs")

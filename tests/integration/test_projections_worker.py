@@ -30,7 +30,7 @@ from services.projections.catalog import PROJECTIONS
 from services.projections.config import Settings
 from services.projections.delivery import CONSUMER_HEADER, ERROR_HEADER
 from services.projections.worker import PROJECTION_HEADER, Worker
-from services.subscription.eventstore import StoredEvent
+from services.subscription.write.eventstore import StoredEvent
 from tests.conftest import ROOT, tenant
 from tests.integration.test_projections import (
     Writer,

@@ -22,10 +22,11 @@ from contracts import Metadata
 from contracts.base import FieldChange
 from contracts.directory import ContactEdited, ContactRegistered
 from contracts.subjects import event_subject, events_stream, tenant_events
-from services.subscription.broker import ensure_stream
+from plumbing.eventlog import COLUMNS, StoredEvent, stored_events
 from services.subscription.config import Settings
-from services.subscription.eventstore import EventStore, StoredEvent, StreamAppend
-from services.subscription.relay import lock_key, relay_lag, run
+from services.subscription.publishing.broker import ensure_stream
+from services.subscription.publishing.relay import lock_key, relay_lag, run
+from services.subscription.write.eventstore import EventStore, StreamAppend
 from tests.conftest import tenant
 
 ENVELOPE_KEYS = {
@@ -110,12 +111,10 @@ def _append(t: str, sid: UUID, version: int, ago: timedelta = timedelta(0)) -> S
 
 async def stored(pool: asyncpg.Pool, t: str) -> list[StoredEvent]:
     rows = await pool.fetch(
-        "select position, txid::text::bigint as txid, event_id, tenant_id, stream_id,"
-        " stream_type, version, type, schema_version, data, metadata, occurred_at"
-        " from events.events where tenant_id = $1 order by txid, position",
+        f"select {COLUMNS} from events.events e where e.tenant_id = $1 order by e.txid, e.position",
         t,
     )
-    return [StoredEvent(**row) for row in rows]
+    return stored_events(rows)
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 15) -> Any:
@@ -208,7 +207,7 @@ async def test_one_relay_publishes_and_a_stand_by_takes_over_without_loss(
     namespace: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="services.subscription.relay")
+    caplog.set_level(logging.DEBUG, logger="services.subscription.publishing.relay")
     store, t, names = EventStore(pool), tenant(), {"relay-a", "relay-b"}
     key = lock_key(namespace)
     async with relay(settings, "relay-a") as a, relay(settings, "relay-b") as b:
@@ -265,7 +264,7 @@ async def test_a_restarted_relay_resumes_from_its_checkpoint(
     namespace: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="services.subscription.relay")
+    caplog.set_level(logging.DEBUG, logger="services.subscription.publishing.relay")
     store, t = EventStore(pool), tenant()
     async with relay(settings, "relay-first"):
         await append(store, t, streams=2, edits=4)
@@ -338,6 +337,6 @@ async def test_nothing_is_checkpointed_until_the_broker_acknowledges(
 
 async def _broker_warned(caplog: pytest.LogCaptureFixture) -> bool:
     return any(
-        r.name == "services.subscription.broker" and r.levelno == logging.WARNING
+        r.name == "services.subscription.publishing.broker" and r.levelno == logging.WARNING
         for r in caplog.records
     )

@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.subscription import subscription_queries as views
-from services.subscription.list_sql import EQUALS
-from services.subscription.queries import parse_sort
+from services.subscription.read import subscriptions as views
+from services.subscription.read.list_sql import EQUALS
+from services.subscription.read.queries import parse_sort
 from tests.conftest import tenant
 
 STATUSES = ("Active", "Inactive", "Suspended", "Cancelled", "Completed")

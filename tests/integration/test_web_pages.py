@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.subscription import tokens
+from services.subscription.access import tokens
 from services.subscription.api.auth import TokenCache
 from tests.conftest import tenant
 from tests.integration.conftest import directory, new_subscription, project

@@ -23,7 +23,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from contracts.subjects import imports_stream
-from services.subscription import tokens
+from services.subscription.access import tokens
 from tests.conftest import environment, fresh_database, fresh_namespace
 from tests.e2e.conftest import COMMANDS, free_port
 from tests.importer.conftest import ImportSystem, delete_stream

@@ -12,8 +12,8 @@ from uuid import UUID, uuid4
 import pytest
 from pydantic import ValidationError
 
+from plumbing.eventlog import StoredEvent
 from services.projections.created import _parsed, _plain, created_columns
-from services.projections.store import StoredEvent
 from services.projections.subscriptions import UNIQUE_NUMBER, unique_number
 
 CONTACT, ENGINEER, ORGANIZATION = uuid4(), uuid4(), uuid4()
@@ -78,7 +78,7 @@ def event(payload: dict[str, Any], schema_version: int = 1) -> StoredEvent:
         type="subscription.created",
         schema_version=schema_version,
         data_json=json.dumps(payload),
-        actor="test",
+        metadata_json='{"actor": "test"}',
         occurred_at=datetime.now(UTC),
     )
 

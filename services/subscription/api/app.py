@@ -8,15 +8,25 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from .. import db, web
-from ..config import Settings, get_settings
-from ..eventstore import EventStore
-from ..handlers import Handlers
-from ..hints import AppendHints
-from ..unique_ids import UniqueIds
-from . import directory, exports, imports, inner, libreqos, problems, subscriptions, system, tabs
-from .auth import TokenCache, caller
-from .middleware import BodyLimit, RequestFigures
+from services.subscription import web
+from services.subscription.api import (
+    directory,
+    exports,
+    imports,
+    inner,
+    libreqos,
+    problems,
+    subscriptions,
+    system,
+    tabs,
+)
+from services.subscription.api.auth import TokenCache, caller
+from services.subscription.api.middleware import BodyLimit, RequestFigures
+from services.subscription.config import Settings, get_settings
+from services.subscription.publishing.hints import AppendHints
+from services.subscription.write.eventstore import EventStore
+from services.subscription.write.handlers import Handlers
+from services.subscription.write.unique_ids import UniqueIds
 
 
 def _version() -> str:
@@ -32,9 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await db.create_pool(settings.dsn, size=settings.pool_size)
+        pool = await settings.create_pool("wispgate-api", settings.pool_size)
         store = EventStore(pool)
-        hints = AppendHints(str(settings.nats_url), settings.namespace, "wispgate-api")
+        hints = AppendHints(settings.nats_url, settings.namespace, "wispgate-api")
         await hints.start()
         app.state.settings = settings
         app.state.pool = pool

@@ -9,9 +9,9 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
-from .. import tokens
-from ..tokens import Principal
-from .problems import Problem
+from services.subscription.access import tokens
+from services.subscription.access.tokens import Principal
+from services.subscription.api.problems import Problem
 
 DEVELOPMENT = Principal(name="development", tenant_id="default", role="admin")
 CACHE_SECONDS = 5.0  # a revoked token stops working within this time

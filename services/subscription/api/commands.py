@@ -14,11 +14,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from contracts.envelope import Metadata
-
-from ..eventstore import AlreadyAnswered, IdempotencyKey, Remembered
-from ..handlers import Answer, Context, Outcome
-from ..tokens import Principal
-from .problems import Problem
+from services.subscription.access.tokens import Principal
+from services.subscription.api.problems import Problem
+from services.subscription.write.eventstore import AlreadyAnswered, IdempotencyKey, Remembered
+from services.subscription.write.handlers import Answer, Context, Outcome
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 MAX_KEY_LENGTH = 255

@@ -8,12 +8,12 @@ from uuid import UUID
 import asyncpg
 from fastapi import Depends, Query, Request
 
-from ..config import Settings
-from ..handlers import Handlers
-from ..queries import NotYetVisible, wait_for
-from ..subscription_queries import exists
-from ..tokens import Principal
-from .problems import Problem
+from services.subscription.access.tokens import Principal
+from services.subscription.api.problems import Problem
+from services.subscription.config import Settings
+from services.subscription.read.queries import NotYetVisible, wait_for
+from services.subscription.read.subscriptions import exists
+from services.subscription.write.handlers import Handlers
 
 
 async def _pool(request: Request) -> asyncpg.Pool:

@@ -11,15 +11,20 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from contracts.commands import DeactivateEntry, DirectoryKind, EditEntry, RegisterEntry
-
-from .. import directory_queries
-from ..handlers import Context, Outcome
-from ..queries import parse_sort
-from .auth import Caller, Writer
-from .commands import execute
-from .deps import AppSettings, Commands, Cursor, Limit, MinPosition, Pool, SortParam, fresh
-from .problems import Problem
-from .schemas import (
+from services.subscription.api.auth import Caller, Writer
+from services.subscription.api.commands import execute
+from services.subscription.api.deps import (
+    AppSettings,
+    Commands,
+    Cursor,
+    Limit,
+    MinPosition,
+    Pool,
+    SortParam,
+    fresh,
+)
+from services.subscription.api.problems import Problem
+from services.subscription.api.schemas import (
     DeactivateIn,
     EngineerIn,
     EngineerPatch,
@@ -28,6 +33,9 @@ from .schemas import (
     ServiceContractIn,
     ServiceContractPatch,
 )
+from services.subscription.read import directory as directory_queries
+from services.subscription.read.queries import parse_sort
+from services.subscription.write.handlers import Context, Outcome
 
 KINDS: list[tuple[DirectoryKind, str, type, type]] = [
     ("contact", "contacts", PartyIn, PartyPatch),

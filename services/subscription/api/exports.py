@@ -21,11 +21,13 @@ from fastapi.responses import StreamingResponse
 
 from contracts.spreadsheet import EXPORT_COLUMNS, SHEET_NAME
 from contracts.subscription import Status
-
-from .. import subscription_queries as views
-from ..export_queries import pages, row_values
-from ..queries import Sort, parse_sort
-from ..spreadsheets import (
+from services.subscription.api.auth import Caller
+from services.subscription.api.deps import AppSettings, MinPosition, Pool, SortParam, fresh
+from services.subscription.api.directory import bad_query
+from services.subscription.read import subscriptions as views
+from services.subscription.read.exports import pages, row_values
+from services.subscription.read.queries import Sort, parse_sort
+from services.subscription.sheets.files import (
     BOM,
     CSV_MEDIA_TYPE,
     XLSX_MEDIA_TYPE,
@@ -35,9 +37,6 @@ from ..spreadsheets import (
     file_chunks,
     file_size,
 )
-from .auth import Caller
-from .deps import AppSettings, MinPosition, Pool, SortParam, fresh
-from .directory import bad_query
 
 router = APIRouter(prefix="/subscriptions", tags=["export"])
 

@@ -22,16 +22,21 @@ from nats.aio.client import Client as NATS
 from contracts.imports import ImportJob
 from contracts.spreadsheet import COLUMNS, SHEET_NAME, header_key
 from contracts.subjects import import_queued_subject
-
-from .. import import_jobs
-from ..import_jobs import Upload
-from ..import_template import template
-from ..spreadsheets import XLSX_MEDIA_TYPE, SheetFile, attachment, file_chunks, file_size
-from ..tokens import Principal
-from .auth import Caller, Writer
-from .deps import AppSettings, Pool
-from .problems import Problem
-from .uploads import Spreadsheet, read_upload
+from services.subscription.access.tokens import Principal
+from services.subscription.api.auth import Caller, Writer
+from services.subscription.api.deps import AppSettings, Pool
+from services.subscription.api.problems import Problem
+from services.subscription.api.uploads import Spreadsheet, read_upload
+from services.subscription.read import imports as import_jobs
+from services.subscription.read.imports import Upload
+from services.subscription.sheets.files import (
+    XLSX_MEDIA_TYPE,
+    SheetFile,
+    attachment,
+    file_chunks,
+    file_size,
+)
+from services.subscription.sheets.template import template
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/imports", tags=["imports"])

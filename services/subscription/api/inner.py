@@ -12,13 +12,25 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from contracts import commands as c
-
-from .. import inner_queries
-from ..handlers import Context, Outcome
-from .auth import Caller, Writer
-from .commands import execute
-from .deps import AppSettings, Commands, MinPosition, Pool, subscription_visible
-from .schemas import DeviceIn, DevicePatch, HotspotIn, HotspotPatch, ServiceIn, ServicePatch
+from services.subscription.api.auth import Caller, Writer
+from services.subscription.api.commands import execute
+from services.subscription.api.deps import (
+    AppSettings,
+    Commands,
+    MinPosition,
+    Pool,
+    subscription_visible,
+)
+from services.subscription.api.schemas import (
+    DeviceIn,
+    DevicePatch,
+    HotspotIn,
+    HotspotPatch,
+    ServiceIn,
+    ServicePatch,
+)
+from services.subscription.read import inner as inner_queries
+from services.subscription.write.handlers import Context, Outcome
 
 Listing = Callable[..., Awaitable[list[dict[str, Any]]]]
 

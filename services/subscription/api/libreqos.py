@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import StreamingResponse
 
-from .. import libreqos
-from .auth import authenticate
-from .problems import Problem
+from services.subscription.api.auth import authenticate
+from services.subscription.api.problems import Problem
+from services.subscription.read import libreqos
 
 router = APIRouter(tags=["integrations"])
 

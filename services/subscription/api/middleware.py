@@ -8,7 +8,7 @@ from typing import Any
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import problem_response
+from services.subscription.api.problems import problem_response
 
 REQUESTS = Histogram(
     "wispgate_http_request_seconds",

@@ -12,9 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..domain.errors import AlreadyExists, Closed, DomainError, Invalid, NotFound
-from ..eventstore import ReservationTaken
-from ..handlers import LostRace, VersionMismatch
+from services.subscription.domain.errors import (
+    AlreadyExists,
+    Closed,
+    DomainError,
+    Invalid,
+    NotFound,
+)
+from services.subscription.write.eventstore import ReservationTaken
+from services.subscription.write.handlers import LostRace, VersionMismatch
 
 log = logging.getLogger(__name__)
 

@@ -12,16 +12,29 @@ from fastapi.responses import JSONResponse
 
 from contracts.commands import AssignEngineer, ChangeStatus, CreateSubscription, EditSubscription
 from contracts.subscription import Status
-
-from .. import subscription_queries as views
-from ..handlers import Context, Outcome
-from ..queries import parse_sort
-from .auth import Caller, Writer
-from .commands import execute
-from .deps import AppSettings, Commands, Cursor, Limit, MinPosition, Pool, SortParam, fresh
-from .directory import bad_query
-from .problems import Problem
-from .schemas import EngineerAssignmentIn, StatusIn, SubscriptionIn, SubscriptionPatch
+from services.subscription.api.auth import Caller, Writer
+from services.subscription.api.commands import execute
+from services.subscription.api.deps import (
+    AppSettings,
+    Commands,
+    Cursor,
+    Limit,
+    MinPosition,
+    Pool,
+    SortParam,
+    fresh,
+)
+from services.subscription.api.directory import bad_query
+from services.subscription.api.problems import Problem
+from services.subscription.api.schemas import (
+    EngineerAssignmentIn,
+    StatusIn,
+    SubscriptionIn,
+    SubscriptionPatch,
+)
+from services.subscription.read import subscriptions as views
+from services.subscription.read.queries import parse_sort
+from services.subscription.write.handlers import Context, Outcome
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 

@@ -16,26 +16,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from contracts.events import EVENT_TYPES, envelope_model
 from contracts.subjects import event_subject, events_stream
-
-from ..relay import relay_lag
-from .auth import caller
-from .problems import problem_response
+from plumbing.broker import servers
+from services.subscription.api.auth import caller
+from services.subscription.api.problems import problem_response
+from services.subscription.publishing.relay import relay_lag
+from services.subscription.read import health
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
-
-SCHEMA_PRESENT = """
-select to_regclass('events.events') is not null and to_regclass('read.subscriptions') is not null
-"""
-# Events past each projection's checkpoint, and how long the oldest of them has waited.
-PROJECTION_LAG = """
-select c.projection, count(e.position) as behind,
-       coalesce(extract(epoch from now() - min(e.occurred_at)), 0)::float8 as seconds
-from read.checkpoints c
-left join events.events e on (e.txid, e.position) > (c.txid, c.position)
-group by c.projection
-"""
-DEAD_LETTERS = "select projection, count(*) from read.dead_letters group by projection"
 
 RELAY_BEHIND = Gauge("wispgate_relay_lag_events", "Stored events not yet on the broker")
 RELAY_SECONDS = Gauge("wispgate_relay_lag_seconds", "Age of the oldest unpublished event")
@@ -76,11 +64,11 @@ async def metrics(request: Request) -> Response:
         behind, seconds = await relay_lag(conn, request.app.state.settings.namespace)
         RELAY_BEHIND.set(behind)
         RELAY_SECONDS.set(seconds)
-        for row in await conn.fetch(PROJECTION_LAG):
-            PROJECTION_BEHIND.labels(row["projection"]).set(row["behind"])
-            PROJECTION_SECONDS.labels(row["projection"]).set(row["seconds"])
-        for row in await conn.fetch(DEAD_LETTERS):
-            DEAD.labels(row["projection"]).set(row["count"])
+        for projection, (events, age) in (await health.projection_lag(conn)).items():
+            PROJECTION_BEHIND.labels(projection).set(events)
+            PROJECTION_SECONDS.labels(projection).set(age)
+        for projection, count in (await health.dead_letter_counts(conn)).items():
+            DEAD.labels(projection).set(count)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -119,7 +107,7 @@ def asyncapi_document(namespace: str, version: str) -> Any:
 async def _postgres(request: Request) -> str:
     try:
         async with asyncio.timeout(2):
-            present = await request.app.state.pool.fetchval(SCHEMA_PRESENT)
+            present = await health.schema_present(request.app.state.pool)
         return "ok" if present else "schema missing"
     except Exception as exc:
         return f"unreachable ({type(exc).__name__})"
@@ -131,7 +119,7 @@ async def _nats(request: Request) -> str:
         async with asyncio.timeout(2):
             if state.nats is None or state.nats.is_closed:
                 state.nats = await nats.connect(
-                    str(state.settings.nats_url),
+                    servers=servers(state.settings.nats_url),
                     connect_timeout=1,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,

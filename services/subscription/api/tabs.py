@@ -10,14 +10,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from contracts import commands as c
-
-from .. import inner_queries
-from ..handlers import Context, Outcome
-from .auth import Caller, Writer
-from .commands import changed, execute
-from .deps import AppSettings, Commands, MinPosition, Pool, subscription_visible
-from .inner import item_created
-from .schemas import BillingIn, PaymentIn, RefundIn, TouchpointIn
+from services.subscription.api.auth import Caller, Writer
+from services.subscription.api.commands import changed, execute
+from services.subscription.api.deps import (
+    AppSettings,
+    Commands,
+    MinPosition,
+    Pool,
+    subscription_visible,
+)
+from services.subscription.api.inner import item_created
+from services.subscription.api.schemas import BillingIn, PaymentIn, RefundIn, TouchpointIn
+from services.subscription.read import inner as inner_queries
+from services.subscription.write.handlers import Context, Outcome
 
 router = APIRouter(prefix="/subscriptions/{subscription_id}", tags=["subscription tabs"])
 

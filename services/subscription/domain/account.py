@@ -19,9 +19,8 @@ from contracts.commands import (
     SetBilling,
 )
 from contracts.values import parse_currency, parse_money
-
-from .errors import AlreadyExists, Invalid, NotFound
-from .fields import Fields
+from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
+from services.subscription.domain.fields import Fields
 
 BILLING_FIELDS = set(ev.BillingSet.model_fields) - {"type"}
 PAYMENT_FIELDS = {"amount", "currency", "method", "reference", "paid_at"}

@@ -16,8 +16,7 @@ from contracts.commands import (
     EditEntry,
     RegisterEntry,
 )
-
-from .errors import AlreadyExists, Invalid, NotFound
+from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
 
 FIELDS: Mapping[DirectoryKind, tuple[str, ...]] = {
     "contact": ("name", "email", "phone", "address"),

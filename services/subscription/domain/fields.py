@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .errors import Invalid
+from services.subscription.domain.errors import Invalid
 
 
 class Fields:

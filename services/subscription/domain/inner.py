@@ -23,9 +23,8 @@ from contracts.commands import (
     UpdateService,
 )
 from contracts.values import normalize_mac, parse_ip, parse_ipv4, parse_ipv6
-
-from .errors import AlreadyExists, Invalid, NotFound
-from .fields import Fields
+from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
+from services.subscription.domain.fields import Fields
 
 SERVICE_FIELDS = set(ev.ServiceFields.model_fields)
 HOTSPOT_FIELDS = set(ev.HotspotFields.model_fields)

@@ -32,11 +32,16 @@ from contracts.commands import (
     UpdateService,
 )
 from contracts.subscription import Status
-
-from . import account, inner
-from .claims import Claim, claims
-from .directory import LABEL
-from .errors import AlreadyExists, Closed, Invalid, InvalidReference, NotFound
+from services.subscription.domain import account, inner
+from services.subscription.domain.claims import Claim, claims
+from services.subscription.domain.directory import LABEL
+from services.subscription.domain.errors import (
+    AlreadyExists,
+    Closed,
+    Invalid,
+    InvalidReference,
+    NotFound,
+)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ..config import Settings
-from . import imports, inner, pages, session, signin, subscriptions
-from .imports import UPLOAD_PATH
-from .pages import HERE
+from services.subscription.config import Settings
+from services.subscription.web import imports, inner, pages, session, signin, subscriptions
+from services.subscription.web.imports import UPLOAD_PATH
+from services.subscription.web.pages import HERE
 
 __all__ = ["UPLOAD_PATH", "install"]
 

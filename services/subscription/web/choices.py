@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 import asyncpg
 
-from .. import directory_queries
-from ..queries import parse_sort
+from services.subscription.read import directory as directory_queries
+from services.subscription.read.queries import parse_sort
 
 # A select is the right control up to a few hundred entries; the directory's page limit.
 MAX_OPTIONS = 500

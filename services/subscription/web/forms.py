@@ -17,13 +17,12 @@ from starlette.datastructures import FormData
 
 from contracts.commands import SubscriptionCommand
 from contracts.envelope import Metadata
-
-from ..api.problems import domain_status, field_errors, taken_detail
-from ..domain.errors import DomainError
-from ..eventstore import IdempotencyKey, ReservationTaken
-from ..handlers import Answer, Context, LostRace, Outcome
-from ..tokens import Principal
-from .session import remember_write
+from services.subscription.access.tokens import Principal
+from services.subscription.api.problems import domain_status, field_errors, taken_detail
+from services.subscription.domain.errors import DomainError
+from services.subscription.web.session import remember_write
+from services.subscription.write.eventstore import IdempotencyKey, ReservationTaken
+from services.subscription.write.handlers import Answer, Context, LostRace, Outcome
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -14,13 +14,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData
 
 from contracts.imports import JobState
-
-from .. import import_jobs
-from ..api import imports
-from ..api.problems import Problem
-from ..api.uploads import read_upload
-from .pages import render, see_other
-from .session import CSRF_FIELD, PageError, SignedIn, Writer, check_csrf
+from services.subscription.api import imports
+from services.subscription.api.problems import Problem
+from services.subscription.api.uploads import read_upload
+from services.subscription.read import imports as import_jobs
+from services.subscription.web.pages import render, see_other
+from services.subscription.web.session import CSRF_FIELD, PageError, SignedIn, Writer, check_csrf
 
 router = APIRouter(prefix="/admin/imports", include_in_schema=False)
 UPLOAD_PATH = router.prefix

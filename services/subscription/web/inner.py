@@ -13,19 +13,18 @@ from pydantic import BaseModel
 
 from contracts.commands import SubscriptionCommand
 from contracts.subscription import Status
-
-from .. import inner_queries
-from .. import subscription_queries as views
-from ..api import schemas
-from ..api.inner import KINDS
-from ..api.subscriptions import engineer_command, status_command
-from ..api.tabs import payment_command, touchpoint_command
-from ..tokens import Principal
-from . import choices, fields
-from .fields import Field
-from .forms import Rejected, body, browser_zone, run, validated, values
-from .pages import caught_up, posted, render, see_other
-from .session import PageError, SignedIn, Writer
+from services.subscription.access.tokens import Principal
+from services.subscription.api import schemas
+from services.subscription.api.inner import KINDS
+from services.subscription.api.subscriptions import engineer_command, status_command
+from services.subscription.api.tabs import payment_command, touchpoint_command
+from services.subscription.read import inner as inner_queries
+from services.subscription.read import subscriptions as views
+from services.subscription.web import choices, fields
+from services.subscription.web.fields import Field
+from services.subscription.web.forms import Rejected, body, browser_zone, run, validated, values
+from services.subscription.web.pages import caught_up, posted, render, see_other
+from services.subscription.web.session import PageError, SignedIn, Writer
 
 PREFIX = "/admin/subscriptions/{subscription_id:uuid}"
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

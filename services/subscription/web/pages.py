@@ -11,8 +11,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from ..queries import NotYetVisible, wait_for
-from .session import CSRF_FIELD, PageError, SignInRequired, check_csrf, csrf_token, last_write
+from services.subscription.read.queries import NotYetVisible, wait_for
+from services.subscription.web.session import (
+    CSRF_FIELD,
+    PageError,
+    SignInRequired,
+    check_csrf,
+    csrf_token,
+    last_write,
+)
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")

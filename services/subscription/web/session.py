@@ -15,9 +15,9 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from starlette.middleware.sessions import SessionMiddleware
 
-from ..api.auth import authenticate_digest
-from ..config import Settings
-from ..tokens import Principal
+from services.subscription.access.tokens import Principal
+from services.subscription.api.auth import authenticate_digest
+from services.subscription.config import Settings
 
 COOKIE = "wispgate_session"
 MAX_AGE_SECONDS = 12 * 60 * 60  # from sign-in or the last change made through the pages

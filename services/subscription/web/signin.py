@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from .. import tokens
-from ..api.auth import authenticate_digest
-from .pages import posted, render, see_other
-from .session import sign_in, sign_out, signed_in
+from services.subscription.access import tokens
+from services.subscription.api.auth import authenticate_digest
+from services.subscription.web.pages import posted, render, see_other
+from services.subscription.web.session import sign_in, sign_out, signed_in
 
 router = APIRouter(include_in_schema=False)
 HOME = "/admin/subscriptions"

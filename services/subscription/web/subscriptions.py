@@ -11,18 +11,17 @@ from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
 from contracts.subscription import Status
-
-from .. import subscription_queries as views
-from ..api import exports
-from ..api.schemas import SubscriptionIn
-from ..api.subscriptions import create_command
-from ..eventstore import AlreadyAnswered, IdempotencyKey
-from ..tokens import Principal
-from . import choices
-from .fields import NEW_SUBSCRIPTION
-from .forms import Rejected, body, run, validated, values
-from .pages import caught_up, posted, render, see_other, with_query
-from .session import SignedIn, Writer
+from services.subscription.access.tokens import Principal
+from services.subscription.api import exports
+from services.subscription.api.schemas import SubscriptionIn
+from services.subscription.api.subscriptions import create_command
+from services.subscription.read import subscriptions as views
+from services.subscription.web import choices
+from services.subscription.web.fields import NEW_SUBSCRIPTION
+from services.subscription.web.forms import Rejected, body, run, validated, values
+from services.subscription.web.pages import caught_up, posted, render, see_other, with_query
+from services.subscription.web.session import SignedIn, Writer
+from services.subscription.write.eventstore import AlreadyAnswered, IdempotencyKey
 
 router = APIRouter(prefix="/admin/subscriptions", include_in_schema=False)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from contextlib import suppress
 
 import asyncpg
@@ -24,13 +23,13 @@ from pydantic import ValidationError
 
 from contracts.imports import BatchResult, CommandBatch
 from contracts.subjects import check_tenant, commands_subject, durable_name
-
-from . import db
-from .batches import Batches
-from .config import Settings
-from .eventstore import EventStore
-from .hints import AppendHints
-from .unique_ids import UniqueIds
+from plumbing.broker import servers
+from plumbing.process import stop_on_signals
+from services.subscription.config import Settings
+from services.subscription.publishing.hints import AppendHints
+from services.subscription.write.batches import Batches
+from services.subscription.write.eventstore import EventStore
+from services.subscription.write.unique_ids import UniqueIds
 
 log = logging.getLogger(__name__)
 
@@ -75,19 +74,19 @@ class CommandServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.broker = NatsBroker(
-            str(settings.nats_url),
+            servers(settings.nats_url),
             name="wispgate-commands",
             graceful_timeout=GRACEFUL_SECONDS,
             logger=log,  # through this service's log set-up, not FastStream's own handler
             log_level=logging.DEBUG,  # one line per request is too many at INFO
         )
-        self.hints = AppendHints(str(settings.nats_url), settings.namespace, "wispgate-commands")
+        self.hints = AppendHints(settings.nats_url, settings.namespace, "wispgate-commands")
         self.pool: asyncpg.Pool | None = None
 
     async def start(self, stop: asyncio.Event) -> bool:
         """Connect and subscribe; retries until NATS answers. False when stopped first."""
-        self.pool = await db.create_pool(
-            self.settings.dsn, size=self.settings.commands_concurrency + 1
+        self.pool = await self.settings.create_pool(
+            "wispgate-commands", self.settings.commands_concurrency + 1
         )
         await self.hints.start()
         batches = Batches(EventStore(self.pool), UniqueIds(self.pool), self.hints.appended)
@@ -123,11 +122,7 @@ class CommandServer:
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Serve command batches until `stop` is set (SIGTERM or SIGINT when none is given)."""
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop or stop_on_signals()
     server = CommandServer(settings)
     try:
         if await server.start(stop):

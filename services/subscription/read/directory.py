@@ -8,7 +8,13 @@ from uuid import UUID
 
 import asyncpg
 
-from .queries import Page, Sort, decode_cursor, encode_cursor, like_pattern
+from services.subscription.read.queries import (
+    Page,
+    Sort,
+    decode_cursor,
+    encode_cursor,
+    like_pattern,
+)
 
 SORTS = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
 DEFAULT_SORT = "name"

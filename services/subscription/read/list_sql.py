@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from .queries import Sort, like_pattern
+from services.subscription.read.queries import Sort, like_pattern
 
 COLUMNS = """id, unique_id, unique_number, name, status, description, notification_level,
     contact_id, contact_name, organization_id, organization_name, engineer_id, engineer_name,

@@ -18,12 +18,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from contracts.imports import BatchResult, CommandBatch
-
-from .batch_rows import Row, highest_imported
-from .domain import subscription
-from .eventstore import AlreadyAnswered, EventStore, Reservation, ReservationTaken
-from .handlers import references
-from .unique_ids import UniqueIds
+from services.subscription.domain import subscription
+from services.subscription.write.batch_rows import Row, highest_imported
+from services.subscription.write.eventstore import (
+    AlreadyAnswered,
+    EventStore,
+    Reservation,
+    ReservationTaken,
+)
+from services.subscription.write.handlers import references
+from services.subscription.write.unique_ids import UniqueIds
 
 log = logging.getLogger(__name__)
 

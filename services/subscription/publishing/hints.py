@@ -20,6 +20,7 @@ import nats
 from nats.aio.client import Client as NATS
 
 from contracts.subjects import appended_hint_subject
+from plumbing.broker import servers
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class AppendHints:
         while True:
             try:
                 self._nc = await nats.connect(
-                    self.nats_url,
+                    servers=servers(self.nats_url),
                     name=self.name,
                     connect_timeout=RECONNECT_SECONDS,
                     allow_reconnect=True,

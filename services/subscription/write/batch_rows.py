@@ -19,12 +19,16 @@ from contracts.commands import CreateSubscription
 from contracts.envelope import Metadata
 from contracts.imports import CommandBatch, ImportedSubscription, RowResult
 from contracts.spreadsheet import FIELD_COLUMNS
-
-from .domain import subscription
-from .domain.errors import DomainError
-from .eventstore import IdempotencyKey, Remember, Reservation, StreamAppend
-from .handlers import claims_change
-from .unique_ids import number_of
+from services.subscription.domain import subscription
+from services.subscription.domain.errors import DomainError
+from services.subscription.write.eventstore import (
+    IdempotencyKey,
+    Remember,
+    Reservation,
+    StreamAppend,
+)
+from services.subscription.write.handlers import claims_change
+from services.subscription.write.unique_ids import number_of
 
 CREATED = 201
 

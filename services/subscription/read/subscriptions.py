@@ -10,9 +10,9 @@ from uuid import UUID
 
 import asyncpg
 
-from . import inner_queries
-from .list_sql import BY_TRIGRAMS, COLUMNS, Statement
-from .queries import Page, Sort, decode_cursor, encode_cursor
+from services.subscription.read import inner as inner_queries
+from services.subscription.read.list_sql import BY_TRIGRAMS, COLUMNS, Statement
+from services.subscription.read.queries import Page, Sort, decode_cursor, encode_cursor
 
 SORTS = {
     "created_at": "created_at",

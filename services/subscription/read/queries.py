@@ -16,19 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-# The projection has reached P when no committed event at or below P lies past its checkpoint
-# in commit-safe order. The (txid, position) index makes this a short range scan. A position
-# beyond every committed event is not reached yet: events may still be appended below it.
-REACHED = """
-with checkpoint as (
-    select coalesce(max(txid), '0'::xid8) as txid, coalesce(max(position), 0) as position
-    from read.checkpoints where projection = $1
-)
-select $2 <= (select coalesce(max(position), 0) from events.events) and not exists (
-    select 1 from events.events e, checkpoint c
-    where (e.txid, e.position) > (c.txid, c.position) and e.position <= $2
-)
-"""
+from plumbing.eventlog import reached
 
 
 class NotYetVisible(Exception):
@@ -43,7 +31,7 @@ async def wait_for(
         return
     deadline = time.monotonic() + wait_seconds
     delay = 0.002
-    while not await pool.fetchval(REACHED, projection, min_position):
+    while not await reached(pool, projection, min_position):
         if time.monotonic() >= deadline:
             raise NotYetVisible(f"the {projection} read model has not reached {min_position} yet")
         await asyncio.sleep(delay)

@@ -16,9 +16,8 @@ from uuid import UUID
 
 from contracts.commands import DirectoryCommand, SubscriptionCommand
 from contracts.envelope import Metadata
-
-from .domain import directory, subscription
-from .eventstore import (
+from services.subscription.domain import directory, subscription
+from services.subscription.write.eventstore import (
     Appended,
     ConcurrencyError,
     EventStore,
@@ -27,7 +26,7 @@ from .eventstore import (
     StoredEvent,
     StreamAppend,
 )
-from .unique_ids import UniqueIds
+from services.subscription.write.unique_ids import UniqueIds
 
 RETRIES_WITHOUT_IF_MATCH = 8
 

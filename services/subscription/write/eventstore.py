@@ -1,15 +1,5 @@
-"""The PostgreSQL event store: load a stream, append atomically, read in commit-safe order.
-
-Commit-safe order. `position` comes from an identity sequence, so positions are handed out when
-rows are inserted, not when their transactions commit: a reader that remembered only "the last
-position I saw" would skip an event whose transaction took a lower position and committed later.
-Each row therefore stores the id of its transaction (`txid`), and global readers (relay,
-projections, rebuilds) read only rows whose transaction is older than the oldest transaction
-still running on the server (`pg_snapshot_xmin(pg_current_snapshot())`). Every such transaction
-has ended, so no new row can appear below that horizon. They read in `(txid, position)` order and
-remember the last `(txid, position)` pair they applied: a `Checkpoint`. That horizon is
-cluster-wide, so a long transaction anywhere holds readers back: connections set
-`idle_in_transaction_session_timeout` and the relay and projections report their lag.
+"""The PostgreSQL event store: load a stream, append atomically with reservations and
+idempotency keys. Reading the whole log in commit-safe order is plumbing.eventlog's.
 """
 
 from __future__ import annotations
@@ -24,16 +14,9 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from contracts.base import Event
-from contracts.envelope import EventEnvelope, Metadata
-from contracts.events import CURRENT_SCHEMA_VERSION, parse_payload
-
-
-@dataclass(frozen=True, order=True)
-class Checkpoint:
-    """The last event a global reader applied, in commit-safe order."""
-
-    txid: int = 0
-    position: int = 0
+from contracts.envelope import Metadata
+from contracts.events import CURRENT_SCHEMA_VERSION
+from plumbing.eventlog import COLUMNS, StoredEvent
 
 
 @dataclass(frozen=True)
@@ -66,46 +49,6 @@ class Appended:
     stream_id: UUID
     version: int
     position: int
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    position: int
-    txid: int
-    event_id: UUID
-    tenant_id: str
-    stream_id: UUID
-    stream_type: str
-    version: int
-    type: str
-    schema_version: int
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-    occurred_at: datetime
-
-    @property
-    def checkpoint(self) -> Checkpoint:
-        return Checkpoint(self.txid, self.position)
-
-    def payload(self) -> Event:
-        """Typed payload, lifted to the current schema version."""
-        return parse_payload(self.type, self.schema_version, self.data)
-
-    def envelope(self) -> EventEnvelope:
-        """The envelope as published and served."""
-        return EventEnvelope(
-            event_id=self.event_id,
-            type=self.type,
-            schema_version=self.schema_version,
-            tenant_id=self.tenant_id,
-            stream_id=self.stream_id,
-            stream_type=self.stream_type,
-            version=self.version,
-            position=self.position,
-            occurred_at=self.occurred_at,
-            metadata=Metadata.model_validate(self.metadata),
-            data=self.data,
-        )
 
 
 @dataclass(frozen=True)
@@ -164,13 +107,10 @@ class AlreadyAnswered(Exception):
         self.key = key
 
 
-_COLUMNS = """position, txid::text::bigint as txid, event_id, tenant_id, stream_id, stream_type,
-    version, type, schema_version, data, metadata, occurred_at"""
-
 LOAD_STREAMS = f"""
-select {_COLUMNS} from events.events
-where stream_id = any($2::uuid[]) and tenant_id = $1
-order by stream_id, version
+select {COLUMNS} from events.events e
+where e.stream_id = any($2::uuid[]) and e.tenant_id = $1
+order by e.stream_id, e.version
 """
 
 # Payloads and metadata arrive as JSON text (serialized by pydantic) and are cast here.
@@ -272,16 +212,6 @@ select key, request_hash, status_code, body from events.idempotency_keys
 where tenant_id = $1 and key = any($2::text[])
 """
 
-# Qualified `e.txid`: a bare `txid` in ORDER BY would name the bigint output column, and
-# sorting on that expression cannot use the (txid, position) index (a full sort per batch).
-READ_COMMITTED = f"""
-select {_COLUMNS} from events.events e
-where (e.txid, e.position) > ($1::text::xid8, $2::bigint)
-  and e.txid < pg_snapshot_xmin(pg_current_snapshot())
-order by e.txid, e.position
-limit $3
-"""
-
 
 class EventStore:
     """Appends and reads events; knows nothing of any stream's rules."""
@@ -302,7 +232,7 @@ class EventStore:
         rows = await self._pool.fetch(LOAD_STREAMS, tenant_id, list(stream_ids))
         streams: dict[UUID, list[StoredEvent]] = {}
         for row in rows:
-            streams.setdefault(row["stream_id"], []).append(StoredEvent(**row))
+            streams.setdefault(row["stream_id"], []).append(StoredEvent(*row))
         return streams
 
     async def append(
@@ -410,14 +340,6 @@ class EventStore:
         """Remember the outcome of a command that appended nothing."""
         async with self._pool.acquire() as conn:
             await _remember(conn, idempotency, status_code, body)
-
-    async def read_committed(
-        self, after: Checkpoint, limit: int, conn: asyncpg.Connection | None = None
-    ) -> list[StoredEvent]:
-        """Events after a checkpoint, in commit-safe order; never one that may yet precede."""
-        executor = conn or self._pool
-        rows = await executor.fetch(READ_COMMITTED, str(after.txid), after.position, limit)
-        return [StoredEvent(**row) for row in rows]
 
 
 def _event_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:

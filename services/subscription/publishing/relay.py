@@ -1,7 +1,8 @@
 """The relay: the single active publisher of the event store to NATS JetStream.
 
-It reads the store in commit-safe order (see eventstore.py), publishes each event's envelope to
-its subject with `Nats-Msg-Id` = event_id, and checkpoints only what the broker acknowledged.
+It reads the store in commit-safe order (see plumbing/eventlog.py), publishes each event's
+envelope to its subject with `Nats-Msg-Id` = event_id, and checkpoints only what the broker
+acknowledged.
 A crash between publishing and checkpointing re-publishes a batch; the stream's duplicate window
 drops it (broker.DUPLICATE_WINDOW_SECONDS) and consumers are idempotent anyway.
 
@@ -18,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
-import signal
 from contextlib import suppress
 
 import asyncpg
@@ -29,10 +28,12 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from contracts.subjects import appended_hint_subject
-from services.subscription.broker import connect, publish_batch
+from plumbing.broker import connect
+from plumbing.eventlog import Checkpoint, StoredEvent, read_committed
+from plumbing.postgres import server_settings
+from plumbing.process import stop_on_signals
 from services.subscription.config import Settings
-from services.subscription.db import SERVER_SETTINGS
-from services.subscription.eventstore import Checkpoint, EventStore, StoredEvent
+from services.subscription.publishing.broker import publish_batch
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +116,7 @@ async def run(
     relay is active; the other keywords are seconds.
     """
     relay = _Relay(settings, name, poll_interval, standby_interval, ack_wait)
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-    await relay.run(stop)
+    await relay.run(stop or stop_on_signals())
 
 
 class _Relay:
@@ -132,7 +128,8 @@ class _Relay:
         standby_interval: float,
         ack_wait: float,
     ) -> None:
-        self.dsn, self.nats_url = settings.dsn, str(settings.nats_url)
+        self.dsn, self.nats_url = settings.dsn, settings.nats_url
+        self.statement_timeout = settings.statement_timeout
         self.ns, self.batch_size = settings.namespace, settings.relay_batch_size
         self.name, self.poll_interval = name, poll_interval
         self.standby_interval, self.ack_wait = standby_interval, ack_wait
@@ -168,7 +165,7 @@ class _Relay:
                 conn = await asyncpg.connect(
                     self.dsn,
                     command_timeout=30,
-                    server_settings={**SERVER_SETTINGS, "application_name": self.name},
+                    server_settings=server_settings(self.name, self.statement_timeout),
                 )
                 while not stop.is_set():
                     if await conn.fetchval(TRY_LOCK, key):
@@ -188,10 +185,6 @@ class _Relay:
         """Publish while the lock connection lives; cut short the moment it dies."""
         lost, wake = asyncio.Event(), asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
-        # The jsonb codec of db.create_pool's connections: StoredEvent wants dicts.
-        await conn.set_type_codec(
-            "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
         work = asyncio.create_task(self._publish_loop(conn, stop, wake, backoff))
         watch = asyncio.create_task(lost.wait())
         try:
@@ -208,7 +201,6 @@ class _Relay:
     async def _publish_loop(
         self, conn: asyncpg.Connection, stop: asyncio.Event, wake: asyncio.Event, backoff: Backoff
     ) -> None:
-        store = EventStore(conn)  # reads over the lock connection only
         await conn.execute(ENSURE_CHECKPOINT, self.ns)
         row = await conn.fetchrow(LOAD_CHECKPOINT, self.ns)
         checkpoint = Checkpoint(row["txid"], row["position"])
@@ -220,7 +212,7 @@ class _Relay:
 
         hints = await self.nc.subscribe(appended_hint_subject(self.ns), cb=on_hint)
         try:
-            await self._publish_until_stopped(conn, store, js, checkpoint, stop, wake, backoff)
+            await self._publish_until_stopped(conn, js, checkpoint, stop, wake, backoff)
         finally:
             with suppress(Exception):
                 await hints.unsubscribe()
@@ -228,7 +220,6 @@ class _Relay:
     async def _publish_until_stopped(
         self,
         conn: asyncpg.Connection,
-        store: EventStore,
         js: JetStreamContext,
         checkpoint: Checkpoint,
         stop: asyncio.Event,
@@ -238,7 +229,8 @@ class _Relay:
         behind = 0.0
         while not stop.is_set():
             wake.clear()
-            batch = await store.read_committed(checkpoint, self.batch_size, conn=conn)
+            # Over the lock connection only: a relay that lost its lock reads nothing more.
+            batch = await read_committed(conn, checkpoint, self.batch_size)
             if batch:
                 duplicates = await self._publish(js, batch, stop)
                 if duplicates is None:
@@ -308,10 +300,3 @@ async def _close(conn: asyncpg.Connection) -> None:
         await asyncio.wait_for(conn.close(), 5)
     if not conn.is_closed():
         conn.terminate()
-
-
-if __name__ == "__main__":
-    from services.subscription.config import get_settings
-
-    logging.basicConfig(level=get_settings().log_level)
-    asyncio.run(run(get_settings()))

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from .queries import Sort, like_pattern
+from services.subscription.read.queries import Sort, like_pattern
 
 PAGE_ROWS = 5_000
 
