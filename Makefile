@@ -72,8 +72,11 @@ test: venv services browser ## run the whole test suite against the local server
 	exit $$rc
 
 # Every check runs even when an earlier one fails, so one run reports all the problems.
-LINTERS := "ruff check ." "ruff format --check ." "mypy contracts services/subscription/domain"
-lint: venv ## ruff check, ruff format --check, mypy (strict on contracts and deciders)
+# lint-imports checks the architecture (pyproject.toml's [tool.importlinter]); --no-cache keeps
+# its cache folder out of the tree, and the whole graph takes about a second to build.
+LINTERS := "ruff check ." "ruff format --check ." "mypy contracts services/subscription/domain" \
+	"lint-imports --no-logo --no-cache"
+lint: venv ## ruff, ruff format --check, mypy (strict on contracts and deciders), import contracts
 	@status=0; for cmd in $(LINTERS); do echo "$$cmd"; $$cmd || status=1; done; exit $$status
 
 format: venv ## apply ruff's fixes and formatting
