@@ -15,7 +15,7 @@ import pytest
 
 from contracts.subjects import events_stream, tenant_events
 from services.projections.catalog import PROJECTIONS
-from services.subscription.read.queries import REACHED
+from plumbing.eventlog import REACHED
 from tests.conftest import ROOT
 from tests.e2e.conftest import System
 

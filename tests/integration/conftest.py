@@ -91,7 +91,7 @@ async def project(pool: asyncpg.Pool, position: int, deadline: float = 30) -> No
     """
     from services.projections.catalog import PROJECTIONS
     from services.projections.runner import Catchup
-    from services.subscription.read.queries import REACHED
+    from plumbing.eventlog import REACHED
 
     catchup = Catchup(pool, [cls() for cls in PROJECTIONS.values()])
     end = asyncio.get_running_loop().time() + deadline
