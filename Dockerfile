@@ -20,6 +20,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject
 
 # The project itself (no dev extras); migrations ship inside the packages.
 COPY contracts /src/contracts
+COPY plumbing /src/plumbing
 COPY services /src/services
 RUN pip install --no-deps /src && rm -rf /src
 

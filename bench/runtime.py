@@ -24,8 +24,8 @@ import httpx
 import nats
 
 from contracts.subjects import events_stream, imports_stream
-from services.subscription.access import tokens
 from plumbing.postgres import create_pool
+from services.subscription.access import tokens
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from services.subscription.access import tokens
 from plumbing.postgres import create_pool
+from services.subscription.access import tokens
 from services.subscription.read.libreqos import SHAPED
 
 from .. import feed, inner_dataset, wrk
