@@ -8,6 +8,8 @@ keeps the value.
 
 from __future__ import annotations
 
+import re
+
 from contracts.subscription import Status
 
 UNIQUE_ID = "Unique ID"
@@ -39,20 +41,32 @@ FIELD_COLUMNS = {
 STATUSES = tuple(s.value for s in Status)
 SHEET_NAME = "Subscriptions"
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet program runs a cell starting with one of these as a formula. A CSV file opened in
+# a locale whose separator is another character (`;` where the file uses `,`, or the reverse)
+# splits a cell at that character, so a formula may also start right after any separator.
+_FORMULA_STARTS = "=+-@\t\r"
+_SEPARATORS = ",;\t|\n\r"
 _QUOTE = "'"
+# Where a formula could start: the cell's start or right after a separator, followed by quotes
+# (one more is added, so text that already had quotes there comes back exactly) and a formula
+# start. Zero-width, so that a formula start that is itself a separator (tab, CR) is seen too.
+_START = f"(?<![^{re.escape(_SEPARATORS)}])"
+_FORMULA_AT = re.compile(f"{_START}(?={_QUOTE}*[{re.escape(_FORMULA_STARTS)}])")
+_NEUTRALISED_AT = re.compile(f"{_START}{_QUOTE}(?={_QUOTE}*[{re.escape(_FORMULA_STARTS)}])")
 
 
 def neutralise(text: str) -> str:
-    """The text as a spreadsheet shows it without running it as a formula."""
-    return _QUOTE + text if text.startswith(_FORMULA_STARTS) else text
+    """The text as a spreadsheet shows it without running any part of it as a formula.
+
+    A quote goes before every place a formula could start (see _FORMULA_AT); spreadsheets show
+    a leading quote as "this is text". `restore` takes exactly those quotes off again.
+    """
+    return _FORMULA_AT.sub(_QUOTE, text)
 
 
 def restore(text: str) -> str:
-    """Undo `neutralise`: a quote before a formula character is taken off."""
-    if text.startswith(_QUOTE) and text[1:].startswith(_FORMULA_STARTS):
-        return text[1:]
-    return text
+    """Undo `neutralise`: the quote it put before each formula start is taken off."""
+    return _NEUTRALISED_AT.sub("", text)
 
 
 def header_key(header: str) -> str:

@@ -39,9 +39,13 @@ def cell_text(value: str | None) -> str | None:
 
 
 def csv_bytes(rows: Iterable[Row]) -> bytes:
-    """Rows as CSV lines (RFC 4180 quoting, CRLF), UTF-8."""
+    """Rows as CSV lines, every field quoted (RFC 4180, CRLF), UTF-8.
+
+    Quoted, a field's separators and line breaks stay inside it whatever separator the program
+    opening the file expects.
+    """
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerows([cell_text(v) for v in row] for row in rows)
     return out.getvalue().encode()
 
