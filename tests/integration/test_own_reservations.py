@@ -62,18 +62,9 @@ async def test_another_streams_overlap_is_still_refused(pool: asyncpg.Pool) -> N
     store, t, mine, theirs = EventStore(pool), tenant(), uuid4(), uuid4()
     await store.append([_append(t, theirs, 0, reserve=[Reservation("ipv4", "100.64.0.12/30")])])
     await store.append([_append(t, mine, 0, reserve=[Reservation("ipv4", "100.64.0.8/30")])])
+    block, wider = Reservation("ipv4", "100.64.0.8/30"), Reservation("ipv4", "100.64.0.8/29")
     with pytest.raises(ReservationTaken) as taken:
-        await store.append(
-            [
-                _append(
-                    t,
-                    mine,
-                    1,
-                    reserve=[Reservation("ipv4", "100.64.0.8/29")],
-                    release=[Reservation("ipv4", "100.64.0.8/30")],
-                )  # fmt: skip
-            ]
-        )
+        await store.append([_append(t, mine, 1, reserve=[wider], release=[block])])
     assert taken.value.holder == theirs
 
 
