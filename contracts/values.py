@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
@@ -46,7 +47,7 @@ def parse_ipv4(raw: str) -> str:
 
 def parse_ipv6(raw: str) -> str:
     """An IPv6 prefix (`2001:db8:100::/56`) or address, normalised."""
-    text = raw.strip()
+    text = _unzoned(raw).strip()
     try:
         network = ipaddress.IPv6Network(text, strict=True)
     except ValueError:
@@ -58,12 +59,20 @@ def parse_ipv6(raw: str) -> str:
 
 
 def parse_ip(raw: str) -> str:
-    """A single IPv4 or IPv6 address (a device's management address)."""
+    """A single IPv4 or IPv6 address (a device's management address), without a zone."""
+    text = _unzoned(raw).strip()
     try:
-        address = ipaddress.ip_address(raw.strip())
+        address = ipaddress.ip_address(text)
     except ValueError:
         raise ValueError(f"{raw!r} is not an IP address") from None
     return str(address)
+
+
+def _unzoned(raw: str) -> str:
+    """The text, if it names no IPv6 zone (`fe80::1%eth0`): PostgreSQL's inet holds none."""
+    if "%" in raw:
+        raise ValueError(f"{raw!r} names a zone (%...): give the address alone")
+    return raw
 
 
 def _loose(kind: type, text: str) -> str | None:
@@ -98,3 +107,43 @@ def parse_currency(raw: str) -> str:
     if not _CURRENCY.match(code):
         raise ValueError(f"{raw!r} is not a currency code (ISO 4217, e.g. USD, EUR, KES)")
     return code
+
+
+# Text. C0 and C1 control characters (a NUL breaks PostgreSQL's text and jsonb, others corrupt
+# logs, CSV and terminals), DEL, and lone surrogates (valid JSON escapes, but not encodable as
+# UTF-8) are refused in every text a person can type; tab and line breaks only where a text may
+# span lines (notes, descriptions, addresses).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_BREAKS = re.compile("[\t\n\r]")
+
+
+def check_text(text: str, *, multiline: bool = False) -> str:
+    """The text, if it holds no character that has no place in it; ValueError saying which."""
+    found = _CONTROL.search(text) or (None if multiline else _LINE_BREAKS.search(text))
+    if found:
+        return _refuse_character(found.group())
+    return text
+
+
+def _refuse_character(char: str) -> str:
+    raise ValueError(f"must not contain the control character U+{ord(char):04X}")
+
+
+# Moments. Every moment is stored and shown in UTC, and read models convert it into other
+# offsets; a moment near year 1 or 9999 (.NET's DateTime.MinValue and MaxValue) overflows such a
+# conversion. Years 1900 to 8999 leave a day's margin for every offset at both ends.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def check_moment(value: datetime) -> datetime:
+    """The moment, if it has a time zone and lies within EARLIEST..LATEST; ValueError otherwise."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("needs a time zone (e.g. Z or +03:00)")
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise ValueError(f"must lie between {EARLIEST:%Y} and {LATEST.year - 1}")
+    return value

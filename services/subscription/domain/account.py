@@ -18,7 +18,7 @@ from contracts.commands import (
     RefundPayment,
     SetBilling,
 )
-from contracts.values import parse_currency, parse_money
+from contracts.values import check_moment, check_text, parse_currency, parse_money
 from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
 from services.subscription.domain.fields import Fields
 
@@ -108,7 +108,7 @@ def _billing(values: Mapping[str, Any]) -> ev.BillingSet:
         cycle=f.choice("cycle", CYCLES),
         billing_day=f.whole("billing_day", required=True, low=1, high=28),
         payment_method=f.text("payment_method", max_length=50),
-        billing_address=f.text("billing_address", max_length=500),
+        billing_address=f.text("billing_address", max_length=500, multiline=True),
     )
 
 
@@ -130,10 +130,12 @@ def _payment(command: RecordPayment) -> ev.PaymentRecorded:
 def _touchpoint(command: LogTouchpoint) -> ev.TouchpointLogged:
     f = Fields({"kind": command.kind, "note": command.note}, {"kind", "note"})
     occurred_at = command.occurred_at or command.now
-    if occurred_at.tzinfo is None:
-        raise Invalid("occurred_at needs a time zone (e.g. Z or +03:00)", "/occurred_at")
+    try:
+        check_moment(occurred_at)
+    except ValueError as exc:
+        raise Invalid(f"occurred_at {exc}", "/occurred_at") from None
     _not_ahead(occurred_at, command.now, "/occurred_at")
-    note = f.text("note", required=True, max_length=5000)
+    note = f.text("note", required=True, max_length=5000, multiline=True)
     return ev.TouchpointLogged(
         touchpoint_id=command.touchpoint_id,
         kind=f.choice("kind", KINDS),
@@ -162,4 +164,7 @@ def _reason(reason: str | None) -> str | None:
     cleaned = reason.strip()
     if len(cleaned) > 500:
         raise Invalid("reason must be at most 500 characters", "/reason")
-    return cleaned or None
+    try:
+        return check_text(cleaned, multiline=True) or None
+    except ValueError as exc:
+        raise Invalid(f"reason {exc}", "/reason") from None

@@ -16,6 +16,7 @@ from contracts.commands import (
     EditEntry,
     RegisterEntry,
 )
+from contracts.values import check_text
 from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
 
 FIELDS: Mapping[DirectoryKind, tuple[str, ...]] = {
@@ -24,6 +25,8 @@ FIELDS: Mapping[DirectoryKind, tuple[str, ...]] = {
     "engineer": ("name", "email"),
     "service_contract": ("number", "title", "starts_on", "ends_on", "terms"),
 }
+# Fields that may span lines; every other text is one line.
+MULTILINE = frozenset({"address", "terms"})
 REQUIRED: Mapping[DirectoryKind, tuple[str, ...]] = {
     "contact": ("name",),
     "organization": ("name",),
@@ -141,7 +144,7 @@ def _validated(kind: DirectoryKind, values: Mapping[str, str | None]) -> dict[st
     if unknown:
         name = sorted(unknown)[0]
         raise Invalid(f"{LABEL[kind]} has no field {name!r}", f"/{name}")
-    cleaned = {name: _clean(values.get(name)) for name in FIELDS[kind]}
+    cleaned = {name: _clean(name, values.get(name)) for name in FIELDS[kind]}
     for name in REQUIRED[kind]:
         if not cleaned[name]:
             raise Invalid(f"{name} must not be empty", f"/{name}")
@@ -150,11 +153,13 @@ def _validated(kind: DirectoryKind, values: Mapping[str, str | None]) -> dict[st
     return cleaned
 
 
-def _clean(value: str | None) -> str | None:
+def _clean(name: str, value: str | None) -> str | None:
     if value is None:
         return None
-    stripped = value.strip()
-    return stripped or None
+    try:
+        return check_text(value.strip(), multiline=name in MULTILINE) or None
+    except ValueError as exc:
+        raise Invalid(f"{name} {exc}", f"/{name}") from None
 
 
 def _check_dates(starts_on: str | None, ends_on: str | None) -> None:

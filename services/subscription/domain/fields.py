@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from contracts.values import check_moment, check_text
 from services.subscription.domain.errors import Invalid
+
+T = TypeVar("T")
 
 
 class Fields:
@@ -22,7 +25,9 @@ class Fields:
     def pointer(self, name: str) -> str:
         return f"{self._prefix}/{name}"
 
-    def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str | None:
+    def text(
+        self, name: str, *, required: bool = False, max_length: int = 200, multiline: bool = False
+    ) -> str | None:
         value = self._values.get(name)
         if value is None:
             if required:
@@ -37,7 +42,14 @@ class Fields:
             return None
         if len(value) > max_length:
             raise Invalid(f"{name} must be at most {max_length} characters", self.pointer(name))
-        return value
+        return self.checked(name, check_text, value, multiline=multiline)
+
+    def checked(self, name: str, check: Callable[..., T], value: Any, **options: Any) -> T:
+        """A value run through a contracts.values check; its ValueError becomes Invalid."""
+        try:
+            return check(value, **options)
+        except ValueError as exc:
+            raise Invalid(f"{name} {exc}", self.pointer(name)) from None
 
     def token(self, name: str, *, required: bool = False, max_length: int = 64) -> str | None:
         """Text without spaces: logins, usernames, voucher codes."""
@@ -82,9 +94,7 @@ class Fields:
                     f"{name} must be a date-time (ISO 8601, e.g. 2026-01-31T09:00:00Z)",
                     self.pointer(name),
                 ) from None
-        if parsed.tzinfo is None:
-            raise Invalid(f"{name} needs a time zone (e.g. Z or +03:00)", self.pointer(name))
-        return parsed
+        return self.checked(name, check_moment, parsed)
 
     def parsed(self, name: str, parse: Callable[[str], Any], *, required: bool = False) -> Any:
         """A value run through a contracts.values parser; its ValueError becomes Invalid."""

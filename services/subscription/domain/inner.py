@@ -149,7 +149,7 @@ def _service(values: Mapping[str, Any]) -> ev.ServiceFields:
         pppoe_username=f.token("pppoe_username"),
         mac=f.parsed("mac", normalize_mac),
         parent_node=f.text("parent_node", max_length=100),
-        installation_address=f.text("installation_address", max_length=500),
+        installation_address=f.text("installation_address", max_length=500, multiline=True),
         status=f.choice("status", ("active", "disabled"), default="active"),
     )
 

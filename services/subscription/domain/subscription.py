@@ -32,6 +32,7 @@ from contracts.commands import (
     UpdateService,
 )
 from contracts.subscription import Status
+from contracts.values import check_text
 from services.subscription.domain import account, inner
 from services.subscription.domain.claims import Claim, claims
 from services.subscription.domain.directory import LABEL
@@ -42,6 +43,9 @@ from services.subscription.domain.errors import (
     InvalidReference,
     NotFound,
 )
+
+# Fields that may span lines; the name is one line.
+MULTILINE = frozenset({"description"})
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,7 @@ def _create(command: CreateSubscription, state: State, directory: Directory) -> 
             engineer_id=command.engineer_id,
             service_contract_id=command.service_contract_id,
             status=command.status,
-            description=_optional_text(command.description),
+            description=_optional_text(command.description, "description"),
         )
     ]
 
@@ -241,7 +245,7 @@ def _new_value(field_name: str, raw: str | None) -> str | UUID | None:
     if field_name == "name":
         return _required_text(raw, "name")
     if field_name == "description":
-        return _optional_text(raw)
+        return _optional_text(raw, field_name)
     if field_name in ("contact_id",) and raw is None:
         raise Invalid("contact_id is required", "/contact_id")
     try:
@@ -296,16 +300,19 @@ def _require(directory: Directory, field_name: str, entry_id: UUID) -> None:
 
 
 def _required_text(value: str | None, field_name: str) -> str:
-    cleaned = _optional_text(value)
+    cleaned = _optional_text(value, field_name)
     if cleaned is None:
         raise Invalid(f"{field_name} must not be empty", f"/{field_name}")
     return cleaned
 
 
-def _optional_text(value: str | None) -> str | None:
+def _optional_text(value: str | None, field_name: str) -> str | None:
     if value is None:
         return None
-    return value.strip() or None
+    try:
+        return check_text(value.strip(), multiline=field_name in MULTILINE) or None
+    except ValueError as exc:
+        raise Invalid(f"{field_name} {exc}", f"/{field_name}") from None
 
 
 def _as_uuid(value: str | UUID | None) -> UUID | None:

@@ -1,0 +1,76 @@
+"""Every decider refuses what no read model could hold, in the same words: control characters,
+moments that overflow a time-zone conversion, addresses with a zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from contracts.commands import AddHotspot, LinkDevice, LogTouchpoint, RecordPayment
+from services.subscription.domain import subscription
+from services.subscription.domain.errors import Invalid
+
+from .scenario import Decider
+from .test_subscription_decider import CREATED, NOW, SUB, create
+from .test_subscription_decider import DIRECTORY as REFS
+
+given = Decider.of(subscription).given
+
+FAR_PAST = "0001-01-01T00:00:00+14:00"  # .NET's DateTime.MinValue with a far offset
+FAR_FUTURE = "9999-12-31T23:59:59-14:00"
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "a\x1bb", "line\nbreak", "\ud800"])
+def test_a_name_with_a_control_character_is_refused(bad: str) -> None:
+    given().when(create(name=bad), directory=REFS).then_raises(
+        Invalid, pointer="/name", match="control character"
+    )
+
+
+def test_a_description_may_span_lines_but_holds_no_nul() -> None:
+    given().when(create(description="one\ntwo"), directory=REFS).then(
+        CREATED.model_copy(update={"description": "one\ntwo"})
+    )
+    given().when(create(description="a\x00"), directory=REFS).then_raises(
+        Invalid, pointer="/description", match="U\\+0000"
+    )
+
+
+@pytest.mark.parametrize("moment", [FAR_PAST, FAR_FUTURE, "1899-12-31T23:00:00Z"])
+def test_a_payment_outside_the_years_every_offset_can_hold_is_refused(moment: str) -> None:
+    fields = {"amount": "10.00", "currency": "USD", "method": "cash", "paid_at": moment}
+    command = RecordPayment(subscription_id=SUB, payment_id=uuid4(), fields=fields, now=NOW)
+    given(CREATED).when(command, directory=REFS).then_raises(
+        Invalid, pointer="/paid_at", match="between"
+    )
+
+
+@pytest.mark.parametrize("moment", [FAR_FUTURE, "9000-01-01T00:00:00Z"])
+def test_a_hotspot_expiring_past_the_range_is_refused(moment: str) -> None:
+    fields = {"login": "guest1", "status": "active", "expires_at": moment}
+    command = AddHotspot(subscription_id=SUB, hotspot_id=uuid4(), fields=fields, now=NOW)
+    given(CREATED).when(command, directory=REFS).then_raises(
+        Invalid, pointer="/expires_at", match="between"
+    )
+
+
+def test_a_touchpoint_in_year_one_is_refused() -> None:
+    command = LogTouchpoint(
+        subscription_id=SUB,
+        touchpoint_id=uuid4(),
+        kind="call",
+        note="x",
+        occurred_at=datetime(1, 1, 2, tzinfo=UTC),
+        now=NOW,
+    )
+    given(CREATED).when(command, directory=REFS).then_raises(
+        Invalid, pointer="/occurred_at", match="between"
+    )
+
+
+def test_a_device_address_with_a_zone_is_refused() -> None:
+    fields = {"name": "CPE", "type": "cpe", "ip": "fe80::1%eth0"}
+    command = LinkDevice(subscription_id=SUB, device_id=uuid4(), fields=fields, now=NOW)
+    given(CREATED).when(command, directory=REFS).then_raises(Invalid, pointer="/ip", match="zone")
