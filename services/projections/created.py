@@ -17,8 +17,7 @@ from asyncpg.pgproto.pgproto import UUID as FastUUID
 
 from contracts import subscription as sev
 from contracts.events import CURRENT_SCHEMA_VERSION
-
-from .store import StoredEvent
+from plumbing.eventlog import StoredEvent
 
 CREATED = sev.SubscriptionCreated.model_fields["type"].default
 SCHEMA_VERSION = CURRENT_SCHEMA_VERSION[CREATED]

@@ -10,9 +10,9 @@ import asyncpg
 
 from contracts import directory as ev
 from contracts.base import FieldChange
+from plumbing.eventlog import StoredEvent
 
 from .projection import Key, Projection, columns, keys_arrays
-from .store import StoredEvent
 
 COLUMNS = (
     "tenant_id", "id", "kind", "name", "number", "title", "email", "phone", "address",

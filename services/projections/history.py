@@ -15,10 +15,10 @@ import asyncpg
 
 from contracts import directory as dev
 from contracts.events import EVENT_TYPES
+from plumbing.eventlog import StoredEvent
 
 from .directory import EDITED_TYPES, REGISTERED_TYPES
 from .projection import Key, Projection, columns, copy_text, keys_arrays
-from .store import StoredEvent
 from .summaries import REFERENCES, contract_label, summarise
 
 COLUMNS = (

@@ -14,9 +14,9 @@ import asyncpg
 
 from contracts import inner as ev
 from contracts import subscription as sev
+from plumbing.eventlog import StoredEvent
 
 from .projection import Projection
-from .store import StoredEvent
 
 SERVICE_COLUMNS = (
     "plan", "download_max_mbps", "upload_max_mbps", "download_min_mbps", "upload_min_mbps",

@@ -8,7 +8,9 @@ import time
 import asyncpg
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from .lag import dead_letter_counts, projection_lag
+from plumbing.eventlog import projection_lag
+
+from . import deadletters
 from .runner import Catchup
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ class Metrics:
             for projection, (behind, age) in (await projection_lag(self.pool)).items():
                 self.behind.labels(projection).set(behind)
                 self.age.labels(projection).set(age)
-            for projection, count in (await dead_letter_counts(self.pool)).items():
+            for projection, count in (await deadletters.counts(self.pool)).items():
                 self.dead.labels(projection).set(count)
         except Exception:
             log.warning("cannot refresh projection metrics", exc_info=True)

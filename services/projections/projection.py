@@ -9,8 +9,9 @@ from uuid import UUID
 
 import asyncpg
 
+from plumbing.eventlog import StoredEvent
+
 from .bulk import Writer
-from .store import StoredEvent
 
 SHADOW = "_shadow"
 """Suffix of the tables a rebuild fills before swapping them in."""

@@ -22,20 +22,18 @@ from contextlib import contextmanager
 import asyncpg
 import uvloop
 
+from plumbing.postgres import create_pool
+
+from . import checkpoints
 from .bulk import Writer
 from .catalog import chosen
-from .db import create_pool
 from .projection import SHADOW, Projection
-from .runner import LOCK, Catchup, Track
+from .retries import Track
+from .runner import Catchup
 from .shadows import INDEXES, create_shadow, index_shadows
 
 log = logging.getLogger(__name__)
 
-SET_CHECKPOINT = """
-insert into read.checkpoints (projection, txid, position) values ($1, $2::text::xid8, $3)
-on conflict (projection) do update
-set txid = excluded.txid, position = excluded.position, updated_at = now()
-"""
 SWAP_ATTEMPTS = 5
 # A swap waits at most this long for readers' locks, then gives way and tries again.
 SWAP_LOCK_TIMEOUT = "3s"
@@ -72,7 +70,8 @@ def rebuild_in_processes(
 
 
 async def _rebuild_with_pool(dsn: str, names: Sequence[str], batch_size: int) -> dict[str, int]:
-    pool = await create_pool(dsn, 6)
+    # No statement timeout: indexing or swapping in a large shadow may take minutes.
+    pool = await create_pool(dsn, "wispgate-projections-rebuild", 6, statement_timeout=0)
     try:
         return await rebuild(pool, names, batch_size)
     finally:
@@ -189,7 +188,7 @@ async def _swap(pool: asyncpg.Pool, catchup: Catchup, track: Track) -> None:
 
 async def _swap_in(conn: asyncpg.Connection, catchup: Catchup, track: Track) -> None:
     projection = track.projection
-    await conn.execute(LOCK, projection.name)
+    await checkpoints.lock(conn, projection.name)
     await catchup.run_pass(conn, [track])
     for table in projection.tables:
         live, old = f"read.{table}", f"{table}_old"
@@ -201,5 +200,4 @@ async def _swap_in(conn: asyncpg.Connection, catchup: Catchup, track: Track) -> 
         for name in names:
             # Renaming a constraint's index renames the constraint too.
             await conn.execute(f'alter index if exists read."{name}{SHADOW}" rename to "{name}"')
-    checkpoint = track.checkpoint
-    await conn.execute(SET_CHECKPOINT, projection.name, str(checkpoint.txid), checkpoint.position)
+    await checkpoints.replace(conn, projection.name, track.checkpoint)

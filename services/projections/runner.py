@@ -7,9 +7,7 @@ leaves the read model equal to a rebuild up to its checkpoint, and duplicates, r
 restarts cannot apply anything twice. Broker messages only say "look again".
 
 When a batch fails it is split in halves until the failing event is found, so the events before
-it are applied. That event blocks its projection (others go on) and is retried with a growing
-delay; after `max_attempts` failed passes it is recorded in read.dead_letters, announced through
-`on_dead_letter`, and skipped from then on, by this worker and by every rebuild.
+it are applied. That event blocks its projection until `retries` retries it or gives it up.
 """
 
 from __future__ import annotations
@@ -17,38 +15,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass, field
-from typing import Any
-from uuid import UUID
 
 import asyncpg
 
+from plumbing.eventlog import Checkpoint, StoredEvent, read_committed
+from plumbing.redelivery import Backoff
+
+from . import checkpoints, deadletters
 from .bulk import WriteFailed
-from .delivery import Backoff
 from .projection import Projection
-from .store import Checkpoint, StoredEvent, read_committed
+from .retries import Retries, Track
 
 log = logging.getLogger(__name__)
-
-LOCK = "select pg_advisory_xact_lock(hashtextextended('wispgate.projection.' || $1, 0))"
-ENSURE_CHECKPOINT = "insert into read.checkpoints (projection) values ($1) on conflict do nothing"
-CHECKPOINT = """
-select txid::text::bigint, position from read.checkpoints where projection = $1
-"""
-ADVANCE = """
-update read.checkpoints set txid = $2::text::xid8, position = $3, updated_at = now()
-where projection = $1
-"""
-DEAD_LETTERED = "select event_id from read.dead_letters where projection = $1"
-IS_DEAD_LETTERED = "select 1 from read.dead_letters where projection = $1 and event_id = $2"
-RECORD_DEAD_LETTER = """
-insert into read.dead_letters (projection, event_id, position, error, attempts)
-values ($1, $2, $3, $4, $5)
-on conflict do nothing
-returning 1
-"""
 
 # Failures of the database or the connection, not of the event: retried, never counted.
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -65,29 +45,6 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 DEFAULT_BACKOFF = Backoff()
-
-DeadLetterHook = Callable[[str, StoredEvent, str, int], Awaitable[None]]
-"""(projection, event, error, attempts): announce an event given up on, before it is recorded."""
-
-
-@dataclass
-class Failure:
-    """The event a projection is stuck on, how often it failed, and when to try again."""
-
-    event: StoredEvent
-    error: str
-    attempts: int
-    retry_at: float
-
-
-@dataclass
-class Track:
-    """One projection's place in the event store."""
-
-    projection: Projection
-    checkpoint: Checkpoint = field(default_factory=Checkpoint)
-    skipped: set[UUID] = field(default_factory=set)
-    failure: Failure | None = None
 
 
 class EventFailed(Exception):
@@ -111,28 +68,37 @@ class Catchup:
         max_attempts: int = 5,
         backoff: Backoff = DEFAULT_BACKOFF,
         shadow: bool = False,
-        on_dead_letter: DeadLetterHook | None = None,
+        on_dead_letter: deadletters.Announce | None = None,
     ) -> None:
         self.pool = pool
         self.tracks = [Track(p) for p in projections]
         self.batch_size = batch_size
-        self.max_attempts = max_attempts
-        self.backoff = backoff
         self.shadow = shadow
-        self.on_dead_letter = on_dead_letter
+        self.retries = Retries(pool, max_attempts, backoff, on_dead_letter)
         self.applied = 0  # events read and applied (or passed over), for metrics
         self._started = False
         self._lock = asyncio.Lock()
         self._passes = 0
+        self._outcome: Exception | None = None  # what interrupted the last pass
+        self._paused: Exception | None = None  # a database error that paused a projection
 
     async def catch_up(self) -> None:
-        """Run a pass that starts after this call; callers arriving together share one pass."""
+        """Run a pass that starts after this call; callers arriving together share one pass.
+
+        Raises what interrupted that pass (PostgreSQL away, ...): its events wait for the next.
+        """
         ticket = self._passes
         async with self._lock:
-            if self._passes > ticket:
-                return  # a pass that began after our request has just finished
-            self._passes += 1
-            await self.run_pass()
+            if self._passes == ticket:  # else a pass that began after this call just ended
+                self._passes += 1
+                self._outcome = None
+                try:
+                    await self.run_pass()
+                except Exception as exc:
+                    self._outcome = exc
+            outcome = self._outcome
+        if outcome is not None:
+            raise outcome
 
     async def run_pass(
         self, conn: asyncpg.Connection | None = None, tracks: Sequence[Track] | None = None
@@ -142,12 +108,14 @@ class Catchup:
         Projections at the same checkpoint share one read of the event store and apply it
         concurrently, each on its own connection, while the next batch is read: one's database
         work overlaps another's folding. With `conn`, everything happens in turn on that
-        connection (inside the caller's transaction, if any).
+        connection (inside the caller's transaction, if any). Raises the database error that
+        paused a projection, once the others have gone as far as they could.
         """
+        self._paused = None
         await self._start(conn)
         now = time.monotonic()
         chosen = self.tracks if tracks is None else tracks
-        active = [t for t in chosen if t.failure is None or t.failure.retry_at <= now]
+        active = [t for t in chosen if t.due(now)]
         ahead: dict[Checkpoint, asyncio.Task[list[StoredEvent]]] = {}
         try:
             while active:
@@ -171,22 +139,13 @@ class Catchup:
         finally:
             for read in ahead.values():
                 read.cancel()
+        if self._paused is not None:
+            raise self._paused
 
     async def _read(
         self, conn: asyncpg.Connection | None, checkpoint: Checkpoint
     ) -> list[StoredEvent]:
         return await read_committed(conn or self.pool, checkpoint, self.batch_size)
-
-    def blocking(self, event_id: UUID) -> list[Track]:
-        """Projections currently stuck on this event."""
-        return [t for t in self.tracks if t.failure and t.failure.event.event_id == event_id]
-
-    async def give_up(self, event_id: UUID, error: str, attempts: int) -> None:
-        """Skip an event from now on in every projection stuck on it, recording why."""
-        async with self._lock:  # not while a pass may be retrying it
-            for track in self.blocking(event_id):
-                assert track.failure is not None
-                await self._record(track, track.failure.event, error, attempts)
 
     async def _start(self, conn: asyncpg.Connection | None) -> None:
         if self._started:
@@ -194,10 +153,9 @@ class Catchup:
         async with _use(self.pool, conn) as c:
             for track in self.tracks:
                 name = track.projection.name
-                track.skipped = {r["event_id"] for r in await c.fetch(DEAD_LETTERED, name)}
+                track.skipped = await deadletters.skipped(c, name)
                 if not self.shadow:
-                    await c.execute(ENSURE_CHECKPOINT, name)
-                    track.checkpoint = Checkpoint(*await c.fetchrow(CHECKPOINT, name))
+                    track.checkpoint = await checkpoints.current(c, name, ensure=True)
         self._started = True
 
     async def _apply(
@@ -213,6 +171,7 @@ class Catchup:
                 "projection paused by a database error",
                 extra={"projection": track.projection.name, "error": repr(exc)},
             )
+            self._paused = exc
             return False
         except WriteFailed:
             raise  # an earlier batch's write: splitting this one would blame an innocent event
@@ -223,8 +182,7 @@ class Catchup:
                     track, events[half:], conn
                 )
             return await self._failed(track, events[0], exc)
-        if track.failure and track.failure.event.event_id in {e.event_id for e in events}:
-            track.failure = None
+        track.applied(events)
         return True
 
     async def _commit(
@@ -238,8 +196,8 @@ class Catchup:
         try:
             async with _use(self.pool, conn) as c, c.transaction():
                 if not self.shadow:
-                    await c.execute(LOCK, projection.name)
-                    current = Checkpoint(*await c.fetchrow(CHECKPOINT, projection.name))
+                    await checkpoints.lock(c, projection.name)
+                    current = await checkpoints.current(c, projection.name)
                     if current != track.checkpoint:
                         # Another worker or a rebuild moved it: read again from there.
                         track.checkpoint = current
@@ -247,7 +205,7 @@ class Catchup:
                 if handled:
                     await projection.apply(c, handled)
                 if not self.shadow:
-                    await c.execute(ADVANCE, projection.name, str(last.txid), last.position)
+                    await checkpoints.advance(c, projection.name, last)
         except BaseException:
             projection.forget()  # what it remembered of the batch was rolled back
             raise
@@ -255,49 +213,13 @@ class Catchup:
         self.applied += len(events)
 
     async def _failed(self, track: Track, event: StoredEvent, exc: Exception) -> bool:
-        name = track.projection.name
+        """Note an event that failed; True once the projection has given up on it."""
         error = f"{type(exc).__name__}: {exc}"
         if self.shadow:
             # A rebuild skips what was dead-lettered before it began and stops at anything else.
+            name = track.projection.name
             raise EventFailed(f"{name} cannot apply event {event.event_id}: {error}") from exc
-        if await self.pool.fetchval(IS_DEAD_LETTERED, name, event.event_id):
-            track.skipped.add(event.event_id)  # given up on meanwhile by another worker
-            return True
-        previous = track.failure
-        same = previous is not None and previous.event.event_id == event.event_id
-        attempts = (previous.attempts if same and previous else 0) + 1
-        retry_at = time.monotonic() + self.backoff.delay(attempts)
-        track.failure = Failure(event, error, attempts, retry_at)
-        log.error(
-            "projection failed on an event",
-            extra=_fields(name, event) | {"attempts": attempts, "error": error},
-            exc_info=exc if attempts == 1 else None,  # the traceback once, not at every retry
-        )
-        if attempts < self.max_attempts:
-            return False
-        if self.on_dead_letter is not None:
-            await self.on_dead_letter(name, event, error, attempts)
-        await self._record(track, event, error, attempts)
-        return True
-
-    async def _record(self, track: Track, event: StoredEvent, error: str, attempts: int) -> None:
-        name = track.projection.name
-        await self.pool.fetchval(
-            RECORD_DEAD_LETTER, name, event.event_id, event.position, error, attempts
-        )
-        track.skipped.add(event.event_id)
-        track.failure = None
-        log.error("event dead-lettered", extra=_fields(name, event) | {"attempts": attempts})
-
-
-def _fields(projection: str, event: StoredEvent) -> dict[str, Any]:
-    return {
-        "projection": projection,
-        "event_id": str(event.event_id),
-        "stream_id": str(event.stream_id),
-        "position": event.position,
-        "type": event.type,
-    }
+        return await self.retries.failed(track, event, error, exc)
 
 
 def _use(

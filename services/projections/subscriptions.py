@@ -21,11 +21,11 @@ import asyncpg
 
 from contracts import directory as dev
 from contracts import subscription as sev
+from plumbing.eventlog import StoredEvent
 
 from .created import created_columns
 from .directory import EDITED_TYPES, REGISTERED_TYPES
 from .projection import Key, Projection, columns, keys_arrays
-from .store import StoredEvent
 
 TYPES = {
     "tenant_id": "text", "id": "uuid", "unique_id": "text", "unique_number": "bigint",

@@ -3,27 +3,24 @@
 Every projection follows the event store, never the broker. Three things ask for a catch-up pass,
 and callers arriving together share one (`Catchup.catch_up`):
 
-- the core NATS hint `{ns}.hints.appended` that appending processes send after a commit (the
-  relay's wake-up too): the quickest, but lost hints and events that become readable only when an
-  older transaction ends (no hint then) are left to the next two;
-- the durable consumer's messages, which the relay publishes once an event is readable. They are
-  read in batches (`consumer.Puller`); a batch shares one pass and each message is then settled
-  on its own by `delivery.settle_batch`. A message fails only when its own event is the one a
-  projection is stuck on; messages of events merely queued behind it are acked, since they are
-  applied from the store once the stuck event is applied or skipped;
+- the core NATS hint `{ns}.hints.appended` that appending processes send after a commit: the
+  quickest, but lost hints and events that become readable only when an older transaction ends
+  (no hint then) are left to the next two;
+- the durable consumer's messages, which the relay publishes once an event is readable
+  (`wakeups.Wakeups`: acked after the pass they asked for);
 - a timer, so gaps are filled without any message or hint.
+
+An event a projection cannot apply is retried and finally given up on by the runner alone, which
+records it and has this worker publish it once on `{ns}.dlq.projections`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from contextlib import suppress
-from uuid import UUID
 
-import asyncpg
-from faststream.nats import NatsBroker
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -34,59 +31,54 @@ from contracts.subjects import (
     events_stream,
     events_wildcard,
 )
+from plumbing.broker import connect
+from plumbing.eventlog import StoredEvent
+from plumbing.postgres import Pool
+from plumbing.redelivery import Backoff, Redelivery, dead_letter_headers
 
 from .catalog import PROJECTIONS
 from .config import Settings
-from .consumer import Durable, Puller
-from .db import create_pool
-from .delivery import Backoff, Redelivery, dead_letter_headers, deliveries, settle_batch
 from .metrics import Metrics
-from .runner import Catchup
-from .store import StoredEvent, metadata_json
+from .runner import TRANSIENT, Catchup
+from .wakeups import Durable, Wakeups
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "projections"
+NAME = "wispgate-projections"  # in pg_stat_activity and NATS's connection list
 PROJECTION_HEADER = "Wispgate-Projection"
 CONNECT_RETRY_SECONDS = 5.0
-BATCH_SIZE = 100
-
-
-class EventStuck(Exception):
-    """A projection cannot apply this message's event (yet)."""
-
-
-class NotAnEnvelope(Exception):
-    """A message whose body does not name an event."""
+# Kept short: a dead letter is published inside the transaction that records it.
+FLUSH_SECONDS = 2.0
 
 
 class Worker:
-    """One worker process: a pool, a broker, the catch-up engine and its wake-ups."""
+    """One worker process: a pool, a NATS connection, the catch-up engine and its wake-ups."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        ns = settings.namespace
         self.policy = Redelivery(
             consumer=CONSUMER,
-            dead_letter_subject=dead_letter_subject(ns, CONSUMER),
+            dead_letter_subject=dead_letter_subject(settings.namespace, CONSUMER),
             max_deliveries=settings.max_deliveries,
             backoff=Backoff(settings.retry_delay, settings.retry_max_delay),
-            heartbeat=settings.ack_wait / 3,
         )
-        self.broker = NatsBroker(str(settings.nats_url))
-        self.puller = Puller(lambda: self.broker.connection, self._durable(), self._on_batch)
+        self.nc: NATS | None = None
+        self.wakeups = Wakeups(
+            self._connection, durable(settings), self._catch_up, self.policy, settings.ack_wait / 3
+        )
         self.wake = asyncio.Event()
-        self.pool: asyncpg.Pool | None = None
+        self.pool: Pool | None = None
         self.catchup: Catchup | None = None
 
     @property
     def consuming(self) -> bool:
         """Whether the durable consumer is subscribed (messages published from now on arrive)."""
-        return self.puller.ready.is_set()
+        return self.wakeups.ready.is_set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume and catch up until `stop` is set, then shut down cleanly."""
-        self.pool = await create_pool(self.settings.dsn, self.settings.pool_size)
+        self.pool = await self.settings.create_pool(NAME, self.settings.pool_size)
         self.catchup = Catchup(
             self.pool,
             [cls() for cls in PROJECTIONS.values()],
@@ -105,77 +97,47 @@ class Worker:
             consuming.cancel()
             with suppress(asyncio.CancelledError):
                 await consuming
-            await self.broker.stop()
+            if self.nc is not None:
+                await self.nc.close()
             await self.pool.close()
             log.info("projection worker stopped")
 
-    def _durable(self) -> Durable:
-        ns = self.settings.namespace
-        config = ConsumerConfig(
-            durable_name=durable_name(ns, CONSUMER),
-            ack_policy=AckPolicy.EXPLICIT,
-            max_deliver=self.settings.max_deliveries,
-            ack_wait=self.settings.ack_wait,
-            # A new consumer starts at the end: the past is read from the event store.
-            deliver_policy=DeliverPolicy.NEW,
-        )
-        return Durable(events_wildcard(ns), events_stream(ns), config, BATCH_SIZE)
+    def _connection(self) -> NATS:
+        assert self.nc is not None
+        return self.nc
 
     async def _consume(self, stop: asyncio.Event) -> None:
         """Connect, listen for hints and consume; until NATS answers and the stream exists
         (made by the subscription service's setup), the timer's passes keep read models current."""
-        while not stop.is_set():
+        while self.nc is None and not stop.is_set():
             try:
-                await self.broker.start()
-                hints = appended_hint_subject(self.settings.namespace)
-                await self.broker.connection.subscribe(hints, cb=self._on_hint)
-                break
-            except Exception:
-                log.warning("cannot reach NATS yet, trying again", exc_info=True)
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), CONNECT_RETRY_SECONDS)
-        await self.puller.run(stop)
+                self.nc = await connect(self.settings.nats_url, NAME)
+            except Exception as exc:
+                log.warning("cannot reach NATS yet, trying again: %r", exc)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), CONNECT_RETRY_SECONDS)
+        if self.nc is not None:
+            await self.nc.subscribe(appended_hint_subject(self.settings.namespace), cb=self._hint)
+            await self.wakeups.run(stop)
 
-    async def _on_hint(self, _msg: Msg) -> None:
+    async def _hint(self, _msg: Msg) -> None:
         self.wake.set()
-
-    async def _on_batch(self, messages: list[Msg]) -> None:
-        await settle_batch(
-            messages, self._catch_up, self._failure_of, self.policy, self.broker, self._give_up
-        )
-
-    def _failure_of(self, msg: Msg) -> Exception | None:
-        """Why a message's event is not applied after the pass: a projection stuck on it."""
-        event_id = _event_id(msg)
-        if event_id is None:
-            return NotAnEnvelope(f"no event_id in a message on {msg.subject}")
-        assert self.catchup is not None
-        stuck = self.catchup.blocking(event_id)
-        if not stuck:
-            return None
-        failure = stuck[0].failure
-        assert failure is not None
-        return EventStuck(f"{', '.join(t.projection.name for t in stuck)}: {failure.error}")
-
-    async def _give_up(self, msg: Msg, exc: Exception) -> None:
-        event_id = _event_id(msg)
-        if event_id is not None and self.catchup is not None:
-            await self.catchup.give_up(event_id, str(exc), deliveries(msg))
 
     async def _catch_up(self) -> None:
         assert self.catchup is not None
-        try:
-            await self.catchup.catch_up()
-        except Exception:
-            # Not the fault of any message: the timer tries again.
-            log.exception("catch-up pass failed")
+        await self.catchup.catch_up()
 
     async def _poll(self, stop: asyncio.Event, metrics: Metrics | None) -> None:
         stopping = asyncio.ensure_future(_set_when(stop, self.wake))
         try:
             while not stop.is_set():
                 self.wake.clear()
-                await self._catch_up()
+                try:
+                    await self._catch_up()
+                except TRANSIENT as exc:  # the next pass tries again
+                    log.warning("catch-up pass interrupted by the database: %r", exc)
+                except Exception:
+                    log.exception("catch-up pass failed")
                 if metrics is not None:
                     await metrics.refresh()
                 with suppress(TimeoutError):
@@ -187,20 +149,29 @@ class Worker:
     async def _publish_dead_letter(
         self, projection: str, event: StoredEvent, error: str, attempts: int
     ) -> None:
+        """Publish the envelope of an event a projection gave up on, with why, to the DLQ."""
+        if self.nc is None or not self.nc.is_connected:
+            # Not buffered for later: the record waits with it, and both are tried again.
+            raise ConnectionError("NATS is away, the dead letter waits")
         headers = dead_letter_headers(None, CONSUMER, error, attempts)
         headers |= {PROJECTION_HEADER: projection, "Nats-Msg-Id": str(event.event_id)}
-        assert self.pool is not None
-        metadata = await metadata_json(self.pool, event.event_id)
-        body = event.envelope(metadata).model_dump_json().encode()
-        await self.broker.publish(body, self.policy.dead_letter_subject, headers=headers)
+        body = event.envelope().model_dump_json().encode()
+        await self.nc.publish(self.policy.dead_letter_subject, body, headers=headers)
+        await self.nc.flush(timeout=FLUSH_SECONDS)
 
 
-def _event_id(msg: Msg) -> UUID | None:
-    """The event a message announces; None when its body is not an envelope."""
-    try:
-        return UUID(json.loads(msg.data)["event_id"])
-    except (ValueError, KeyError, TypeError):
-        return None
+def durable(settings: Settings) -> Durable:
+    """The worker's durable consumer on the events stream."""
+    ns = settings.namespace
+    config = ConsumerConfig(
+        durable_name=durable_name(ns, CONSUMER),
+        ack_policy=AckPolicy.EXPLICIT,
+        max_deliver=settings.max_deliveries,
+        ack_wait=settings.ack_wait,
+        # A new consumer starts at the end: the past is read from the event store.
+        deliver_policy=DeliverPolicy.NEW,
+    )
+    return Durable(events_wildcard(ns), events_stream(ns), config)
 
 
 async def _set_when(stop: asyncio.Event, wake: asyncio.Event) -> None:

@@ -15,8 +15,8 @@ from contracts import directory as dev
 from contracts import subscription as sev
 from contracts.base import Event, FieldChange
 from contracts.subscription import Status
+from plumbing.eventlog import projection_lag, reached
 from services.projections.catalog import PROJECTIONS
-from services.projections.lag import projection_lag, reached
 from services.projections.rebuild import build_shadows, drop_shadows, rebuild
 from services.projections.runner import Catchup
 from services.subscription.write.eventstore import EventStore, StreamAppend

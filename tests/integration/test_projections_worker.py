@@ -17,6 +17,7 @@ import pytest
 from nats.js.api import StorageType
 from nats.js.errors import BadRequestError
 
+from contracts.deadletters import CONSUMER_HEADER, ERROR_HEADER
 from contracts.subjects import (
     appended_hint_subject,
     dead_letter_subject,
@@ -26,11 +27,12 @@ from contracts.subjects import (
     events_wildcard,
 )
 from contracts.subscription import Status
+from plumbing.eventlog import COLUMNS, StoredEvent, stored_events
+from plumbing.redelivery import Backoff
 from services.projections.catalog import PROJECTIONS
 from services.projections.config import Settings
-from services.projections.delivery import CONSUMER_HEADER, ERROR_HEADER
+from services.projections.runner import Catchup
 from services.projections.worker import PROJECTION_HEADER, Worker
-from services.subscription.write.eventstore import StoredEvent
 from tests.conftest import ROOT, tenant
 from tests.integration.test_projections import (
     Writer,
@@ -49,11 +51,8 @@ WORKER_ENV = {
     "PROJECTIONS_POLL_INTERVAL": "0.2",
     "PROJECTIONS_ACK_WAIT": "10",
 }
-ENVELOPES = """
-select position, txid::text::bigint as txid, event_id, tenant_id, stream_id, stream_type,
-       version, type, schema_version, data, metadata, occurred_at
-from events.events where tenant_id = $1 order by position
-"""
+DEAD_LETTERS = "select count(*) from read.dead_letters where event_id = $1"
+ENVELOPES = f"select {COLUMNS} from events.events e where e.tenant_id = $1 order by e.position"
 
 
 @pytest.fixture
@@ -106,10 +105,8 @@ async def worker(worker_settings: Settings, stream: str) -> AsyncIterator[Worker
 
 async def envelopes(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's events as the relay publishes them."""
-    return [
-        StoredEvent(**row).envelope().model_dump(mode="json")
-        for row in await pool.fetch(ENVELOPES, tenant_id)
-    ]
+    rows = await pool.fetch(ENVELOPES, tenant_id)
+    return [event.envelope().model_dump(mode="json") for event in stored_events(rows)]
 
 
 async def publish(nc: nats.NATS, namespace: str, envelope: dict[str, Any], msg_id: str) -> None:
@@ -162,8 +159,8 @@ async def test_a_poison_event_is_dead_lettered_and_later_events_proceed(
     contact = await w.register("contact", name="Pat Poison")
     engineer = await w.register("engineer", name="Eve Engineer")
     first = await w.subscribe("SUB-000001", "First", contact_id=contact, engineer_id=engineer)
-    # Two broken events a buggy writer stored: only the first is ever published, so the second
-    # is given up on by the worker's own passes, without any message.
+    # Two broken events a buggy writer stored: only the first is ever published. Messages only
+    # wake the worker: both are given up on the same way, by its passes.
     poison = [await _broken_status_change(pool, w, first) for _ in range(2)]
     await publish(nc, namespace, (await envelopes(pool, t))[-2], str(poison[0]))
     second = await w.subscribe("SUB-000002", "Second", contact_id=contact, engineer_id=engineer)
@@ -186,17 +183,61 @@ async def test_a_poison_event_is_dead_lettered_and_later_events_proceed(
     assert {r["id"]: r["status"] for r in rows} == {first: "Active", second: "Active"}
     await until(settled(nc, namespace))
 
-    received = []
-    while not letters.empty() or len({r[0] for r in received}) < 2:
+    # One dead letter per projection and event, published before the record was committed.
+    received: dict[tuple[str, UUID], dict[str, str]] = {}
+    while len(received) < len(expected):
         letter = await asyncio.wait_for(letters.get(), timeout=30)
-        received.append((UUID(json.loads(letter.data)["event_id"]), letter.headers))
-    assert {event_id for event_id, _ in received} == set(poison)
-    for _, headers in received:
+        key = (letter.headers[PROJECTION_HEADER], UUID(json.loads(letter.data)["event_id"]))
+        assert key not in received, f"{key} dead-lettered twice"
+        received[key] = letter.headers
+    await nc.flush()
+    assert set(received) == expected and letters.empty()
+    for (_, event_id), headers in received.items():
         assert headers[CONSUMER_HEADER] == "projections"
+        assert headers["Nats-Msg-Id"] == str(event_id)
         assert "to_status" in headers[ERROR_HEADER]
-    assert any(h.get(PROJECTION_HEADER) for e, h in received if e == poison[1])
     await sub.unsubscribe()
     await assert_equals_rebuild(pool)  # rebuilds skip what was dead-lettered
+
+
+async def test_an_event_is_given_up_on_only_once_its_dead_letter_went_out(
+    pool: asyncpg.Pool,
+) -> None:
+    t = tenant()
+    w = Writer(pool, t)
+    contact = await w.register("contact", name="Nat Away")
+    engineer = await w.register("engineer", name="Eve Engineer")
+    first = await w.subscribe("SUB-000001", "First", contact_id=contact, engineer_id=engineer)
+    poison = await _broken_status_change(pool, w, first)
+    handling = [p() for p in PROJECTIONS.values() if "subscription.status_changed" in p.handles]
+    announced: list[str] = []
+    refused: list[str] = []
+
+    async def announce(projection: str, event: StoredEvent, error: str, attempts: int) -> None:
+        assert event.event_id == poison and attempts >= 2
+        if projection not in refused:
+            refused.append(projection)
+            raise ConnectionError("NATS is away")
+        announced.append(projection)
+
+    catchup = Catchup(
+        pool, handling, max_attempts=2, backoff=Backoff(0.01, 0.01), on_dead_letter=announce
+    )
+
+    async def given_up() -> bool:
+        await catchup.catch_up()
+        return await pool.fetchval(DEAD_LETTERS, poison) == len(handling)
+
+    await until(given_up)
+    # A refused announcement recorded nothing; the next attempt gave up for good, once.
+    assert sorted(announced) == sorted(refused) == sorted(p.name for p in handling)
+    everyone = Catchup(pool, [cls() for cls in PROJECTIONS.values()])
+
+    async def past_it() -> bool:
+        await everyone.catch_up()
+        return await caught_up(pool)
+
+    await until(past_it)  # every projection skips the poison event now
 
 
 async def _broken_status_change(pool: asyncpg.Pool, w: Writer, stream_id: UUID) -> UUID:

@@ -1,13 +1,16 @@
-"""A durable JetStream pull consumer read in batches, for handlers that settle a batch at once.
+"""The durable consumer's messages, read as wake-ups of the projection worker.
 
-The projection worker's messages are wake-ups: handling them one by one gains nothing. FastStream's
-subscriber spent more CPU per message (context scopes, two log lines, dependency injection with a
-hop to a thread) than the catch-up passes the messages ask for. Its batch mode waits out a whole
-window per batch, and with nats-py 2.16 it loses the messages already gathered when a fetch ends
-with asyncio's TimeoutError (it catches only nats-py's), leaving them to the ack timeout. So this
-loop waits for one message, takes whatever else is ready within a few milliseconds and hands the
-batch to a handler that settles every message explicitly (`delivery.settle_batch`); while it is
-handled, the next batch gathers on the server.
+The worker applies events from the event store, never from messages: a message only says that an
+event was published. So each batch of messages asks for one catch-up pass and is acked once it
+has run. When the pass fails (PostgreSQL away, ...) every message of the batch is nak'ed with a
+growing delay, and on its last allowed delivery acked all the same and logged: its event is in
+the store, where the next pass (another message, an append hint or the timer) finds it. An event
+that cannot be applied is the runner's to retry and give up on, never a message's.
+
+The consumer is pulled with nats-py directly, not through FastStream: its subscriber spent more
+CPU per message than the passes they ask for, and its batch mode waits out a whole window per
+batch. This loop waits for one message, takes whatever else is ready within a few milliseconds,
+and while that batch's pass runs, the next batch gathers on the server.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
-from nats.aio.client import Client
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig
 from nats.js.client import JetStreamContext
+
+from plumbing.redelivery import Redelivery, deliveries, with_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +34,8 @@ FETCH_WAIT = 2.0  # how long one waiting pull request lasts before the next is m
 GATHER_WAIT = 0.005  # once a message came, how long the rest of its batch may take to arrive
 RETRY_SECONDS = 1.0
 
-Handler = Callable[[list[Msg]], Awaitable[None]]
+Pass = Callable[[], Awaitable[None]]
+"""One catch-up pass; raises when it could not run through."""
 
 
 @dataclass(frozen=True)
@@ -42,18 +48,22 @@ class Durable:
     batch_size: int = 100
 
 
-class Puller:
-    """Reads one durable consumer in batches until stopped; `ready` is set once subscribed."""
+class Wakeups:
+    """Pulls a durable consumer until stopped, a pass per batch; `ready` is set once subscribed."""
 
     def __init__(
         self,
-        connection: Callable[[], Client],
+        connection: Callable[[], NATS],
         durable: Durable,
-        handle: Handler,
+        catch_up: Pass,
+        policy: Redelivery,
+        heartbeat: float,
     ) -> None:
         self.connection = connection
         self.durable = durable
-        self.handle = handle
+        self.catch_up = catch_up
+        self.policy = policy
+        self.heartbeat = heartbeat  # below the consumer's ack_wait: long passes report progress
         self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -81,7 +91,7 @@ class Puller:
         )
 
     async def _pull(self, sub: JetStreamContext.PullSubscription, stop: asyncio.Event) -> None:
-        """Hand over batches until stopped, or until a fetch fails or the consumer is gone (`run`
+        """Handle batches until stopped, or until a fetch fails or the consumer is gone (`run`
         subscribes again). A batch being handled is finished, a waiting fetch is not."""
         stopping = asyncio.ensure_future(stop.wait())
         try:
@@ -102,13 +112,6 @@ class Puller:
         finally:
             stopping.cancel()
 
-    async def _handle(self, batch: list[Msg]) -> None:
-        try:
-            await self.handle(batch)
-        except Exception:
-            # The handler settles each message; what it could not settle the broker redelivers.
-            log.exception("handling a batch failed", extra={"messages": len(batch)})
-
     async def _next_batch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
         try:
             batch = await sub.fetch(1, timeout=FETCH_WAIT)
@@ -124,6 +127,33 @@ class Puller:
             except Exception as exc:  # the message in hand is still handled
                 log.warning("cannot fetch more messages: %r", exc)
         return batch
+
+    async def _handle(self, batch: list[Msg]) -> None:
+        failure: Exception | None = None
+        try:
+            await with_heartbeat(batch, self.catch_up, self.heartbeat)
+        except Exception as exc:
+            failure = exc
+            log.warning("catch-up pass failed: %r", exc, extra={"messages": len(batch)})
+        for msg in batch:
+            try:
+                await self._settle(msg, failure)
+            except Exception as exc:  # NATS away: the broker redelivers after ack_wait
+                log.warning("cannot settle a message: %r", exc, extra={"subject": msg.subject})
+
+    async def _settle(self, msg: Msg, failure: Exception | None) -> None:
+        """Ack once the pass ran; after a failed pass, retry later while deliveries are left."""
+        delivered = deliveries(msg)
+        if failure is not None and delivered < self.policy.max_deliveries:
+            await msg.nak(delay=self.policy.backoff.delay(delivered))
+            return
+        await msg.ack()
+        if failure is not None:
+            log.warning(
+                "wake-up acked after failed passes; the next pass applies its event",
+                extra={"consumer": self.policy.consumer, "subject": msg.subject,
+                       "deliveries": delivered, "error": repr(failure)},
+            )  # fmt: skip
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
