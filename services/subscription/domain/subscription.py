@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 from uuid import UUID
@@ -16,7 +15,6 @@ from contracts.commands import (
     AssignEngineer,
     ChangeStatus,
     CreateSubscription,
-    DirectoryKind,
     EditSubscription,
     LinkDevice,
     LogTouchpoint,
@@ -32,10 +30,8 @@ from contracts.commands import (
     UpdateService,
 )
 from contracts.subscription import Status
-from contracts.values import check_text
 from services.subscription.domain import account, inner
 from services.subscription.domain.claims import Claim, claims
-from services.subscription.domain.directory import LABEL
 from services.subscription.domain.errors import (
     AlreadyExists,
     Closed,
@@ -43,21 +39,28 @@ from services.subscription.domain.errors import (
     InvalidReference,
     NotFound,
 )
+from services.subscription.domain.references import (
+    REFERENCE_FIELDS,
+    Directory,
+    Reference,
+    as_uuid,
+    optional_text,
+    referenced_ids,
+    require,
+    required_text,
+)
 
-# Fields that may span lines; the name is one line.
-MULTILINE = frozenset({"description"})
-
-
-@dataclass(frozen=True)
-class Reference:
-    """What a subscription needs to know of a directory entry it points at."""
-
-    kind: DirectoryKind
-    active: bool
-
-
-Directory = Mapping[UUID, Reference]
-"""Directory entries of the command's tenant, looked up by the ids the command mentions."""
+# The decider's whole interface, with what a handler needs to show it the directory.
+__all__ = [
+    "Directory",
+    "Reference",
+    "State",
+    "decide",
+    "evolve",
+    "held",
+    "initial_state",
+    "referenced_ids",
+]
 
 
 @dataclass(frozen=True)
@@ -83,28 +86,6 @@ State = NoSubscription | Subscription
 
 initial_state: State = NoSubscription()
 
-_REFERENCE_FIELDS: Mapping[str, DirectoryKind] = {
-    "contact_id": "contact",
-    "organization_id": "organization",
-    "engineer_id": "engineer",
-    "service_contract_id": "service_contract",
-}
-
-
-def referenced_ids(command: SubscriptionCommand) -> set[UUID]:
-    """Directory ids the decider must be shown to decide this command."""
-    match command:
-        case CreateSubscription():
-            found = {getattr(command, name) for name in _REFERENCE_FIELDS}
-        case EditSubscription():
-            # A malformed id is left out here: `decide` refuses it with the field's pointer.
-            found = {_try_uuid(v) for k, v in command.changes.items() if k in _REFERENCE_FIELDS}
-        case AssignEngineer():
-            found = {command.engineer_id}
-        case _:
-            found = set()
-    return {i for i in found if i is not None}
-
 
 def decide(command: SubscriptionCommand, state: State, directory: Directory) -> list[Event]:
     """Events that carry out a subscription command, or a DomainError."""
@@ -126,7 +107,7 @@ def decide(command: SubscriptionCommand, state: State, directory: Directory) -> 
             current = _open(state, command.subscription_id)
             if command.engineer_id == current.engineer_id:
                 return []
-            _require(directory, "engineer_id", command.engineer_id)
+            require(directory, "engineer_id", command.engineer_id)
             return [
                 ev.SubscriptionEngineerAssigned(
                     from_engineer_id=current.engineer_id, to_engineer_id=command.engineer_id
@@ -208,11 +189,11 @@ def evolve(state: State, event: Event) -> State:
 def _create(command: CreateSubscription, state: State, directory: Directory) -> list[Event]:
     if isinstance(state, Subscription):
         raise AlreadyExists(f"subscription {command.subscription_id} already exists")
-    name = _required_text(command.name, "name")
-    for field_name in _REFERENCE_FIELDS:
+    name = required_text(command.name, "name")
+    for field_name in REFERENCE_FIELDS:
         ref = getattr(command, field_name)
         if ref is not None:
-            _require(directory, field_name, ref)
+            require(directory, field_name, ref)
     return [
         ev.SubscriptionCreated(
             unique_id=command.unique_id,
@@ -222,7 +203,7 @@ def _create(command: CreateSubscription, state: State, directory: Directory) -> 
             engineer_id=command.engineer_id,
             service_contract_id=command.service_contract_id,
             status=command.status,
-            description=_optional_text(command.description, "description"),
+            description=optional_text(command.description, "description"),
         )
     ]
 
@@ -234,22 +215,22 @@ def _edit(command: EditSubscription, current: Subscription, directory: Directory
         old = getattr(current, field_name)
         if new == old:
             continue
-        if field_name in _REFERENCE_FIELDS and new is not None:
+        if field_name in REFERENCE_FIELDS and new is not None:
             assert isinstance(new, UUID)
-            _require(directory, field_name, new)
+            require(directory, field_name, new)
         changes[field_name] = FieldChange(old=_text(old), new=_text(new))
     return [ev.SubscriptionEdited(changes=changes)] if changes else []
 
 
 def _new_value(field_name: str, raw: str | None) -> str | UUID | None:
     if field_name == "name":
-        return _required_text(raw, "name")
+        return required_text(raw, "name")
     if field_name == "description":
-        return _optional_text(raw, field_name)
+        return optional_text(raw, field_name)
     if field_name in ("contact_id",) and raw is None:
         raise Invalid("contact_id is required", "/contact_id")
     try:
-        return _as_uuid(raw)
+        return as_uuid(raw)
     except ValueError:
         raise InvalidReference(f"{field_name} is not a valid id", f"/{field_name}") from None
 
@@ -287,52 +268,11 @@ def _open(state: State, subscription_id: UUID) -> Subscription:
             assert_never(state)
 
 
-def _require(directory: Directory, field_name: str, entry_id: UUID) -> None:
-    kind = _REFERENCE_FIELDS[field_name]
-    ref = directory.get(entry_id)
-    if ref is None or ref.kind != kind:
-        raise InvalidReference(f"unknown {LABEL[kind]} {entry_id}", f"/{field_name}")
-    if not ref.active:
-        raise InvalidReference(
-            f"{LABEL[kind]} {entry_id} is deactivated and cannot be newly referenced",
-            f"/{field_name}",
-        )
-
-
-def _required_text(value: str | None, field_name: str) -> str:
-    cleaned = _optional_text(value, field_name)
-    if cleaned is None:
-        raise Invalid(f"{field_name} must not be empty", f"/{field_name}")
-    return cleaned
-
-
-def _optional_text(value: str | None, field_name: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return check_text(value.strip(), multiline=field_name in MULTILINE) or None
-    except ValueError as exc:
-        raise Invalid(f"{field_name} {exc}", f"/{field_name}") from None
-
-
-def _as_uuid(value: str | UUID | None) -> UUID | None:
-    if value is None or isinstance(value, UUID):
-        return value
-    return UUID(value)
-
-
-def _try_uuid(value: str | None) -> UUID | None:
-    try:
-        return _as_uuid(value)
-    except ValueError:
-        return None
-
-
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
 def _field_value(field_name: str, change: FieldChange) -> str | UUID | None:
-    if field_name in _REFERENCE_FIELDS:
-        return _as_uuid(change.new)
+    if field_name in REFERENCE_FIELDS:
+        return as_uuid(change.new)
     return change.new
