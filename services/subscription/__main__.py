@@ -37,7 +37,7 @@ def api() -> None:
     """Serve the HTTP API (uvicorn with uvloop and httptools)."""
     import uvicorn
 
-    from services.subscription.api.app import create_app
+    from services.subscription.app import create_app
 
     settings = get_settings()
     configure(settings.log_level)

@@ -14,8 +14,8 @@ import nats
 import pytest
 
 from contracts.subjects import events_stream, tenant_events
-from services.projections.catalog import PROJECTIONS
 from plumbing.eventlog import REACHED
+from services.projections.catalog import PROJECTIONS
 from tests.conftest import ROOT
 from tests.e2e.conftest import System
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.subscription.access import tokens
-from services.subscription.api.app import create_app
+from services.subscription.app import create_app
 from services.subscription.config import Settings
 from tests.conftest import tenant
 
@@ -89,9 +89,9 @@ async def project(pool: asyncpg.Pool, position: int, deadline: float = 30) -> No
     Another session's open transaction can hold the commit-safe horizon back for a while, so one
     catch-up pass is not enough: pass again until the read side has reached the position.
     """
+    from plumbing.eventlog import REACHED
     from services.projections.catalog import PROJECTIONS
     from services.projections.runner import Catchup
-    from plumbing.eventlog import REACHED
 
     catchup = Catchup(pool, [cls() for cls in PROJECTIONS.values()])
     end = asyncio.get_running_loop().time() + deadline

@@ -24,7 +24,7 @@ from contracts.spreadsheet import COLUMNS, REQUIRED, SHEET_NAME, STATUSES, resto
 from contracts.subjects import import_queued_subject, imports_stream
 from services.importer.stream import ensure_stream
 from services.importer.xlsx import Limits, open_workbook
-from services.subscription.api.app import create_app
+from services.subscription.app import create_app
 from services.subscription.config import Settings
 from tests.integration.conftest import ClientFactory
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.subscription.api.app import create_app
+from services.subscription.app import create_app
 from services.subscription.config import Settings
 
 

@@ -78,7 +78,9 @@ async def test_one_append_remembers_a_key_per_stream_with_its_position(
 ) -> None:
     store, t, streams = EventStore(pool), tenant(), [uuid4(), uuid4()]
     keys = [
-        Remember(IdempotencyKey(t, f"key-{sid}", "hash"), 201, {"id": str(sid)}, stream_id=sid)
+        Remember(
+            IdempotencyKey(t, f"key-{sid}", "hash"), "created", {"id": str(sid)}, stream_id=sid
+        )
         for sid in streams
     ]
     appended = await store.append(
@@ -88,7 +90,7 @@ async def test_one_append_remembers_a_key_per_stream_with_its_position(
     assert set(found) == {k.key.key for k in keys}
     for item in appended:
         remembered = found[f"key-{item.stream_id}"]
-        assert remembered.status_code == 201 and remembered.request_hash == "hash"
+        assert remembered.outcome == "created" and remembered.request_hash == "hash"
         assert remembered.body == {"id": str(item.stream_id), "position": item.position}
     assert len({a.position for a in appended}) == 2
 
@@ -96,12 +98,12 @@ async def test_one_append_remembers_a_key_per_stream_with_its_position(
 async def test_a_key_already_remembered_undoes_the_whole_append(pool: asyncpg.Pool) -> None:
     store, t, fresh_stream = EventStore(pool), tenant(), uuid4()
     used = IdempotencyKey(t, "used", "hash")
-    await store.append([_append(t, uuid4(), 0, "first")], remember=[Remember(used, 201, {})])
-    fresh = Remember(IdempotencyKey(t, "fresh", "hash"), 201, {})
+    await store.append([_append(t, uuid4(), 0, "first")], remember=[Remember(used, "created", {})])
+    fresh = Remember(IdempotencyKey(t, "fresh", "hash"), "created", {})
     with pytest.raises(AlreadyAnswered) as raised:
         await store.append(
             [_append(t, fresh_stream, 0, "a"), _append(t, uuid4(), 0, "b")],
-            remember=[fresh, Remember(used, 201, {})],
+            remember=[fresh, Remember(used, "created", {})],
         )
     assert raised.value.key == "used" and raised.value.remembered.body["position"] > 0
     assert await store.load(t, fresh_stream) == []

@@ -8,7 +8,7 @@ import sys
 
 import httpx
 
-from services.subscription.api.app import create_app
+from services.subscription.app import create_app
 from services.subscription.config import Settings
 from tests.conftest import ROOT, tenant
 

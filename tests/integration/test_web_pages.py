@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from services.subscription.access import tokens
-from services.subscription.api.auth import TokenCache
 from tests.conftest import tenant
 from tests.integration.conftest import directory, new_subscription, project
 from tests.integration.test_api_imports import XLSX, fail_rows
@@ -161,7 +160,7 @@ async def test_a_revoked_token_ends_its_session(
         "update access.tokens set revoked_at = now() where token_hash = $1",
         tokens.digest(browser.token),  # type: ignore[attr-defined]
     )
-    app_transport.app.state.token_cache = TokenCache()  # as once its few seconds have passed
+    app_transport.app.state.usecases.auth.forget()  # as once its few seconds have passed
     signed_out = await browser.get("/admin/subscriptions")
     assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/login")
 

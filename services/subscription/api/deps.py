@@ -13,15 +13,15 @@ from services.subscription.api.problems import Problem
 from services.subscription.config import Settings
 from services.subscription.read.queries import NotYetVisible, wait_for
 from services.subscription.read.subscriptions import exists
-from services.subscription.write.handlers import Handlers
+from services.subscription.usecases.bootstrap import UseCases
 
 
 async def _pool(request: Request) -> asyncpg.Pool:
     return request.app.state.pool
 
 
-async def _handlers(request: Request) -> Handlers:
-    return request.app.state.handlers
+async def _usecases(request: Request) -> UseCases:
+    return request.app.state.usecases
 
 
 async def _settings(request: Request) -> Settings:
@@ -30,7 +30,7 @@ async def _settings(request: Request) -> Settings:
 
 # Dependencies are coroutines: FastAPI runs a plain function in a worker thread, per request.
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
-Commands = Annotated[Handlers, Depends(_handlers)]
+Cases = Annotated[UseCases, Depends(_usecases)]
 AppSettings = Annotated[Settings, Depends(_settings)]
 
 MinPosition = Annotated[
@@ -67,3 +67,10 @@ async def subscription_visible(
     await fresh(pool, settings, "subscriptions", min_position)
     if not await exists(pool, principal.tenant_id, subscription_id):
         raise Problem(404, f"subscription {subscription_id} not found", slug="not-found")
+
+
+def bad_query(name: str, detail: str) -> Problem:
+    """422 naming the query parameter at fault."""
+    return Problem(
+        422, detail, slug="validation-error", errors=[{"pointer": f"/{name}", "detail": detail}]
+    )

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from contracts.commands import DeactivateEntry, DirectoryKind, EditEntry, RegisterEntry
-from services.subscription.api.auth import Caller, Writer
-from services.subscription.api.commands import execute
+from contracts.commands import DirectoryKind
+from services.subscription.api.auth import Caller
+from services.subscription.api.calls import WriteCall, answer
 from services.subscription.api.deps import (
     AppSettings,
-    Commands,
+    Cases,
     Cursor,
     Limit,
     MinPosition,
     Pool,
     SortParam,
+    bad_query,
     fresh,
 )
 from services.subscription.api.problems import Problem
-from services.subscription.api.schemas import (
+from services.subscription.read import directory as directory_queries
+from services.subscription.read.queries import parse_sort
+from services.subscription.usecases.inputs import (
     DeactivateIn,
     EngineerIn,
     EngineerPatch,
@@ -33,9 +35,6 @@ from services.subscription.api.schemas import (
     ServiceContractIn,
     ServiceContractPatch,
 )
-from services.subscription.read import directory as directory_queries
-from services.subscription.read.queries import parse_sort
-from services.subscription.write.handlers import Context, Outcome
 
 KINDS: list[tuple[DirectoryKind, str, type, type]] = [
     ("contact", "contacts", PartyIn, PartyPatch),
@@ -45,27 +44,13 @@ KINDS: list[tuple[DirectoryKind, str, type, type]] = [
 ]
 
 
-def _created(outcome: Outcome) -> tuple[int, dict[str, Any]]:
-    return 201, {"id": str(outcome.stream_id), "position": outcome.position}
-
-
 def router_for(kind: DirectoryKind, path: str, create_model: type, patch_model: type) -> APIRouter:
     """CRUD routes of one kind of directory entry."""
     label = kind.replace("_", " ")
     router = APIRouter(prefix=f"/{path}", tags=[path])
 
-    async def register(
-        request: Request, principal: Writer, commands: Commands, body: Any
-    ) -> JSONResponse:
-        entry_id = uuid4()
-
-        async def send(ctx: Context) -> Outcome:
-            now = datetime.now(UTC)
-            fields = body.model_dump(mode="json")
-            command = RegisterEntry(kind=kind, entry_id=entry_id, fields=fields, now=now)
-            return await commands.directory(ctx, command)
-
-        return await execute(request, principal, send, _created)
+    async def register(call: WriteCall, cases: Cases, body: Any) -> JSONResponse:
+        return answer(await cases.directory.register(call, kind, body))
 
     register.__annotations__["body"] = Annotated[create_model, Body()]
     router.add_api_route(
@@ -113,47 +98,24 @@ def router_for(kind: DirectoryKind, path: str, create_model: type, patch_model: 
 
     router.add_api_route("/{entry_id}", one, methods=["GET"], summary=f"One {label}")
 
-    async def edit(
-        entry_id: UUID, request: Request, principal: Writer, commands: Commands, body: Any
-    ) -> JSONResponse:
-        async def send(ctx: Context) -> Outcome:
-            command = EditEntry(
-                kind=kind, entry_id=entry_id, fields=body.given(), now=datetime.now(UTC)
-            )
-            return await commands.directory(ctx, command)
-
-        return await execute(request, principal, send)
+    async def edit(entry_id: UUID, call: WriteCall, cases: Cases, body: Any) -> JSONResponse:
+        return answer(await cases.directory.edit(call, kind, entry_id, body))
 
     edit.__annotations__["body"] = Annotated[patch_model, Body()]
     router.add_api_route("/{entry_id}", edit, methods=["PATCH"], summary=f"Edit a {label}")
 
     async def deactivate(
         entry_id: UUID,
-        request: Request,
-        principal: Writer,
-        commands: Commands,
+        call: WriteCall,
+        cases: Cases,
         body: Annotated[DeactivateIn | None, Body()] = None,
     ) -> JSONResponse:
-        async def send(ctx: Context) -> Outcome:
-            reason = body.reason if body else None
-            command = DeactivateEntry(
-                kind=kind, entry_id=entry_id, reason=reason, now=datetime.now(UTC)
-            )
-            return await commands.directory(ctx, command)
-
-        return await execute(request, principal, send)
+        return answer(await cases.directory.deactivate(call, kind, entry_id, body))
 
     router.add_api_route(
         "/{entry_id}/deactivate", deactivate, methods=["POST"], summary=f"Deactivate a {label}"
     )
     return router
-
-
-def bad_query(name: str, detail: str) -> Problem:
-    """422 naming the query parameter at fault."""
-    return Problem(
-        422, detail, slug="validation-error", errors=[{"pointer": f"/{name}", "detail": detail}]
-    )
 
 
 routers = [router_for(*spec) for spec in KINDS]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
@@ -12,32 +11,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.subscription.domain.errors import (
+from services.subscription.usecases.errors import (
     AlreadyExists,
     Closed,
     DomainError,
+    IdempotencyKeyReused,
     Invalid,
+    LostRace,
     NotFound,
+    ReservationTaken,
+    VersionMismatch,
+    field_errors,
+    taken_message,
 )
-from services.subscription.write.eventstore import ReservationTaken
-from services.subscription.write.handlers import LostRace, VersionMismatch
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
-
-# Who holds a unique value, as people know the subscription.
-HOLDER = """
-select value from events.reservations
-where tenant_id = $1 and kind = 'unique_id' and stream_id = $2
-"""
-_CLAIM_LABELS = {
-    "ipv4": "IPv4",
-    "ipv6": "IPv6",
-    "pppoe": "PPPoE username",
-    "hotspot_login": "hotspot login",
-    "unique_id": "unique ID",
-}
 
 _TITLES = {
     400: "Bad request",
@@ -100,40 +90,6 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _pointer(loc: tuple[Any, ...]) -> str:
-    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
-    # pydantic appends the tag of a union member or a json error position: keep field names only
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def field_errors(found: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """pydantic's errors as `{pointer, detail}`, the pointer naming the field at fault."""
-    errors = []
-    for error in found:
-        loc = tuple(error.get("loc", ()))
-        if error.get("type") == "json_invalid":
-            errors.append({"pointer": "", "detail": f"malformed JSON: {error.get('msg')}"})
-        elif error.get("type") == "extra_forbidden":
-            errors.append({"pointer": _pointer(loc), "detail": "unknown field"})
-        elif error.get("type") == "missing" and loc == ("body",):
-            errors.append({"pointer": "", "detail": "a JSON body is required"})
-        elif loc and loc[0] in ("query", "header"):
-            name = str(loc[1]) if len(loc) > 1 else ""
-            detail = f"{loc[0]} parameter {name}: {error.get('msg', 'invalid value')}"
-            errors.append({"pointer": f"/{name}", "detail": detail})
-        else:
-            errors.append({"pointer": _pointer(loc), "detail": str(error.get("msg", "invalid"))})
-    return errors
-
-
-async def taken_detail(pool: asyncpg.Pool, exc: ReservationTaken) -> str:
-    """What a taken address or login is, and which subscription holds it (by its unique ID)."""
-    holder = await pool.fetchval(HOLDER, exc.tenant_id, exc.holder)
-    label = _CLAIM_LABELS.get(exc.reservation.kind, exc.reservation.kind)
-    held = "" if exc.held == exc.reservation.value else f" (overlaps {exc.held})"
-    return f"{label} {exc.reservation.value}{held} is already used by subscription {holder}"
-
-
 def install(app: FastAPI) -> None:
     """Answer every expected failure with a problem response."""
 
@@ -184,9 +140,19 @@ def install(app: FastAPI) -> None:
     async def _taken(request: Request, exc: ReservationTaken) -> JSONResponse:
         return problem_response(
             409,
-            await taken_detail(request.app.state.pool, exc),
+            taken_message(exc),
             slug=f"{exc.reservation.kind.replace('_', '-')}-taken",
             instance=request.url.path,
+        )
+
+    @app.exception_handler(IdempotencyKeyReused)
+    async def _reused(request: Request, exc: IdempotencyKeyReused) -> JSONResponse:
+        return problem_response(
+            422,
+            str(exc),
+            slug="idempotency-key-reused",
+            instance=request.url.path,
+            errors=[{"pointer": "", "detail": "Idempotency-Key reused with a different body"}],
         )
 
     @app.exception_handler(StarletteHTTPException)

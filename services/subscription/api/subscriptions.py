@@ -2,67 +2,46 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from contracts.commands import AssignEngineer, ChangeStatus, CreateSubscription, EditSubscription
 from contracts.subscription import Status
-from services.subscription.api.auth import Caller, Writer
-from services.subscription.api.commands import execute
+from services.subscription.api.auth import Caller
+from services.subscription.api.calls import WriteCall, answer
 from services.subscription.api.deps import (
     AppSettings,
-    Commands,
+    Cases,
     Cursor,
     Limit,
     MinPosition,
     Pool,
     SortParam,
+    bad_query,
     fresh,
 )
-from services.subscription.api.directory import bad_query
 from services.subscription.api.problems import Problem
-from services.subscription.api.schemas import (
+from services.subscription.read import subscriptions as views
+from services.subscription.usecases.exports import selection
+from services.subscription.usecases.inputs import (
     EngineerAssignmentIn,
     StatusIn,
     SubscriptionIn,
     SubscriptionPatch,
 )
-from services.subscription.read import subscriptions as views
-from services.subscription.read.queries import parse_sort
-from services.subscription.write.handlers import Context, Outcome
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
 
 @router.post("", status_code=201, summary="Create a subscription")
 async def create(
-    body: SubscriptionIn, request: Request, principal: Writer, commands: Commands
+    body: SubscriptionIn, request: Request, call: WriteCall, cases: Cases
 ) -> JSONResponse:
-    subscription_id = uuid4()
-    unique_ids: dict[str, str] = {}
-
-    async def send(ctx: Context) -> Outcome:
-        unique_id = unique_ids.get("id") or await commands.next_unique_id(ctx.tenant_id)
-        unique_ids["id"] = unique_id
-        return await commands.subscription(ctx, create_command(body, subscription_id, unique_id))
-
-    def created(outcome: Outcome) -> tuple[int, dict[str, Any]]:
-        return 201, {
-            "id": str(outcome.stream_id),
-            "unique_id": unique_ids["id"],
-            "version": outcome.version,
-            "position": outcome.position,
-        }
-
-    response = await execute(request, principal, send, created)
-    if response.status_code == 201:
-        response.headers["Location"] = f"{request.url.path}/{subscription_id}"
-    return response
+    result = await cases.subscriptions.create(call, body)
+    return answer(result, location=f"{request.url.path}/{result.body['id']}")
 
 
 @router.get("", summary="List subscriptions")
@@ -84,20 +63,13 @@ async def listing(
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     try:
-        order = parse_sort(sort, views.SORTS, views.DEFAULT_SORT)
+        selected = selection(status, engineer_id, organization_id, contact_id, q, sort)
     except ValueError as exc:
         raise bad_query("sort", str(exc)) from None
     await fresh(pool, settings, "subscriptions", min_position)
-    filters = {
-        "status": [s.value for s in status] if status else None,
-        "engineer_id": engineer_id,
-        "organization_id": organization_id,
-        "contact_id": contact_id,
-        "q": q.strip() if q else None,
-    }
     try:
         page = await views.list_subscriptions(
-            pool, principal.tenant_id, filters, order, cursor, limit
+            pool, principal.tenant_id, selected.filters, selected.sort, cursor, limit
         )
     except ValueError as exc:
         raise bad_query("cursor", str(exc)) from None
@@ -145,67 +117,20 @@ async def history(
     "/{subscription_id}", summary="Edit name, description, contact, organization, contract"
 )
 async def edit(
-    subscription_id: UUID,
-    body: SubscriptionPatch,
-    request: Request,
-    principal: Writer,
-    commands: Commands,
+    subscription_id: UUID, body: SubscriptionPatch, call: WriteCall, cases: Cases
 ) -> JSONResponse:
-    async def send(ctx: Context) -> Outcome:
-        command = EditSubscription(
-            subscription_id=subscription_id, changes=body.given(), now=datetime.now(UTC)
-        )
-        return await commands.subscription(ctx, command)
-
-    return await execute(request, principal, send)
+    return answer(await cases.subscriptions.edit(call, subscription_id, body))
 
 
 @router.post("/{subscription_id}/status", summary="Change the status, with a reason")
 async def change_status(
-    subscription_id: UUID, body: StatusIn, request: Request, principal: Writer, commands: Commands
+    subscription_id: UUID, body: StatusIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
-    async def send(ctx: Context) -> Outcome:
-        return await commands.subscription(ctx, status_command(subscription_id, body))
-
-    return await execute(request, principal, send)
+    return answer(await cases.subscriptions.change_status(call, subscription_id, body))
 
 
 @router.post("/{subscription_id}/engineer", summary="Assign another engineer")
 async def assign_engineer(
-    subscription_id: UUID,
-    body: EngineerAssignmentIn,
-    request: Request,
-    principal: Writer,
-    commands: Commands,
+    subscription_id: UUID, body: EngineerAssignmentIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
-    async def send(ctx: Context) -> Outcome:
-        return await commands.subscription(ctx, engineer_command(subscription_id, body))
-
-    return await execute(request, principal, send)
-
-
-# The commands of request bodies, shared with the admin pages (services/subscription/web).
-def create_command(
-    body: SubscriptionIn, subscription_id: UUID, unique_id: str
-) -> CreateSubscription:
-    return CreateSubscription(
-        subscription_id=subscription_id,
-        unique_id=unique_id,
-        now=datetime.now(UTC),
-        **body.model_dump(),
-    )
-
-
-def status_command(subscription_id: UUID, body: StatusIn) -> ChangeStatus:
-    return ChangeStatus(
-        subscription_id=subscription_id,
-        status=body.status,
-        reason=body.reason,
-        now=datetime.now(UTC),
-    )
-
-
-def engineer_command(subscription_id: UUID, body: EngineerAssignmentIn) -> AssignEngineer:
-    return AssignEngineer(
-        subscription_id=subscription_id, engineer_id=body.engineer_id, now=datetime.now(UTC)
-    )
+    return answer(await cases.subscriptions.assign_engineer(call, subscription_id, body))

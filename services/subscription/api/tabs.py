@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from contracts import commands as c
-from services.subscription.api.auth import Caller, Writer
-from services.subscription.api.commands import changed, execute
+from services.subscription.api.auth import Caller
+from services.subscription.api.calls import WriteCall, answer
 from services.subscription.api.deps import (
     AppSettings,
-    Commands,
+    Cases,
     MinPosition,
     Pool,
     subscription_visible,
 )
-from services.subscription.api.inner import item_created
-from services.subscription.api.schemas import BillingIn, PaymentIn, RefundIn, TouchpointIn
 from services.subscription.read import inner as inner_queries
-from services.subscription.write.handlers import Context, Outcome
+from services.subscription.usecases.inputs import BillingIn, PaymentIn, RefundIn, TouchpointIn
 
 router = APIRouter(prefix="/subscriptions/{subscription_id}", tags=["subscription tabs"])
 
@@ -41,17 +37,9 @@ async def details(
 
 @router.put("/billing", summary="Set billing details")
 async def set_billing(
-    subscription_id: UUID, body: BillingIn, request: Request, principal: Writer, commands: Commands
+    subscription_id: UUID, body: BillingIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
-    async def send(ctx: Context) -> Outcome:
-        command = c.SetBilling(
-            subscription_id=subscription_id,
-            fields=body.model_dump(mode="python"),
-            now=datetime.now(UTC),
-        )
-        return await commands.subscription(ctx, command)
-
-    return await execute(request, principal, send, changed)
+    return answer(await cases.account.set_billing(call, subscription_id, body))
 
 
 @router.get("/payments", summary="Payment history with refunds, newest first")
@@ -68,40 +56,17 @@ async def payments(
 
 @router.post("/payments", status_code=201, summary="Record a payment")
 async def record_payment(
-    subscription_id: UUID, body: PaymentIn, request: Request, principal: Writer, commands: Commands
+    subscription_id: UUID, body: PaymentIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
-    payment_id = uuid4()
-
-    async def send(ctx: Context) -> Outcome:
-        command = payment_command(subscription_id, payment_id, body)
-        return await commands.subscription(ctx, command)
-
-    return await execute(request, principal, send, item_created(payment_id))
+    return answer(await cases.account.record_payment(call, subscription_id, body))
 
 
 @router.post("/payments/{payment_id}/refund", status_code=201, summary="Refund or void a payment")
 async def refund_payment(
-    subscription_id: UUID,
-    payment_id: UUID,
-    body: RefundIn,
-    request: Request,
-    principal: Writer,
-    commands: Commands,
+    subscription_id: UUID, payment_id: UUID, body: RefundIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
-    refund_id = uuid4()
-
-    async def send(ctx: Context) -> Outcome:
-        command = c.RefundPayment(
-            subscription_id=subscription_id,
-            payment_id=payment_id,
-            refund_id=refund_id,
-            amount=body.amount,
-            reason=body.reason,
-            now=datetime.now(UTC),
-        )
-        return await commands.subscription(ctx, command)
-
-    return await execute(request, principal, send, item_created(refund_id))
+    result = await cases.account.refund_payment(call, subscription_id, payment_id, body)
+    return answer(result)
 
 
 @router.get("/touchpoints", summary="Touchpoints, newest first")
@@ -118,39 +83,6 @@ async def touchpoints(
 
 @router.post("/touchpoints", status_code=201, summary="Log a call, email, visit, request or note")
 async def log_touchpoint(
-    subscription_id: UUID,
-    body: TouchpointIn,
-    request: Request,
-    principal: Writer,
-    commands: Commands,
+    subscription_id: UUID, body: TouchpointIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
-    touchpoint_id = uuid4()
-
-    async def send(ctx: Context) -> Outcome:
-        command = touchpoint_command(subscription_id, touchpoint_id, body)
-        return await commands.subscription(ctx, command)
-
-    return await execute(request, principal, send, item_created(touchpoint_id))
-
-
-# The commands of request bodies, shared with the admin pages (services/subscription/web).
-def payment_command(subscription_id: UUID, payment_id: UUID, body: PaymentIn) -> c.RecordPayment:
-    return c.RecordPayment(
-        subscription_id=subscription_id,
-        payment_id=payment_id,
-        fields=body.model_dump(mode="python"),
-        now=datetime.now(UTC),
-    )
-
-
-def touchpoint_command(
-    subscription_id: UUID, touchpoint_id: UUID, body: TouchpointIn
-) -> c.LogTouchpoint:
-    return c.LogTouchpoint(
-        subscription_id=subscription_id,
-        touchpoint_id=touchpoint_id,
-        kind=body.kind,
-        note=body.note,
-        occurred_at=body.occurred_at,
-        now=datetime.now(UTC),
-    )
+    return answer(await cases.account.log_touchpoint(call, subscription_id, body))

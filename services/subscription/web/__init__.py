@@ -1,7 +1,7 @@
 """The admin pages: server-rendered HTML over the same handlers and queries as the JSON API.
 
 Sign-in with a tenant token kept in a signed session cookie; every form carries a CSRF token;
-a read token sees no write actions. Mounted by the API application (`install`).
+a read token sees no write actions. Mounted beside the API by services/subscription/app.py.
 """
 
 from __future__ import annotations

@@ -1,28 +1,32 @@
-"""Forms in, commands out: a form's values checked by the API's request models, the command run
-by the API's handlers, and every refusal mapped onto the field it names (the pointer of the
-API's problem responses), so the page can show it next to that field.
+"""Forms in, use cases out: a form's values checked by the use cases' input models, the use case
+called for the signed-in principal, and every refusal mapped onto the field it names (the
+pointer the API's problem responses give too), so the page can show it next to that field.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from uuid import uuid4
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from contracts.commands import SubscriptionCommand
-from contracts.envelope import Metadata
 from services.subscription.access.tokens import Principal
-from services.subscription.api.problems import domain_status, field_errors, taken_detail
-from services.subscription.domain.errors import DomainError
+from services.subscription.usecases.calls import Call, Result
+from services.subscription.usecases.errors import (
+    AlreadyExists,
+    Closed,
+    DomainError,
+    LostRace,
+    NotFound,
+    ReservationTaken,
+    field_errors,
+    taken_message,
+)
 from services.subscription.web.session import remember_write
-from services.subscription.write.eventstore import IdempotencyKey, ReservationTaken
-from services.subscription.write.handlers import Answer, Context, LostRace, Outcome
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -77,7 +81,7 @@ def browser_zone(form: FormData) -> str:
 
 
 def validated(model: type[Model], data: dict[str, Any]) -> Model:
-    """The API's request model of the data, or the refusal naming each field at fault."""
+    """The use case's input model of the data, or the refusal naming each field at fault."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -89,50 +93,48 @@ def validated(model: type[Model], data: dict[str, Any]) -> Model:
         raise Rejected(422, found, general) from None
 
 
-async def run(
-    request: Request,
-    principal: Principal,
-    command: SubscriptionCommand,
-    idempotency: IdempotencyKey | None = None,
-    answer: Answer | None = None,
-) -> Outcome:
-    """Carry out a command for the signed-in principal, as the API would; refusals as Rejected.
-
-    With an idempotency key (and the answer to remember under it) a repeated form raises
-    AlreadyAnswered instead of acting twice.
-    """
-    ctx = Context(
-        tenant_id=principal.tenant_id,
-        metadata=Metadata(
-            actor=principal.name,
-            correlation_id=uuid4(),
-            idempotency_key=idempotency.key if idempotency else None,
-        ),
-        idempotency=idempotency,
-        answer=answer if idempotency else None,
+def page_call(principal: Principal, form_key: str | None = None) -> Call:
+    """The signed-in principal's call; a form key makes a second submit of the same form (a
+    double click, a reload) answer what the first did, as an API Idempotency-Key would."""
+    key = f"admin-form:{form_key}" if form_key else None
+    return Call(
+        principal.name, principal.tenant_id, idempotency_key=key, request_hash=form_key or ""
     )
-    state = request.app.state
+
+
+async def carried_out(request: Request, pending: Awaitable[Result]) -> Result:
+    """The use case's result, its refusals as Rejected; the next pages wait to show it."""
     try:
-        outcome: Outcome = await state.handlers.subscription(ctx, command)
+        result = await pending
     except DomainError as exc:
         raise refusal(exc) from None
     except ReservationTaken as exc:
-        detail = await taken_detail(state.pool, exc)
+        detail = taken_message(exc)
         where = TAKEN_FIELD.get(exc.reservation.kind)
         raise Rejected(409, {where: detail} if where else {}, None if where else detail) from None
     except LostRace as exc:
         raise Rejected(409, message=f"{exc}.") from None
-    remember_write(request, outcome.position)
-    return outcome
+    remember_write(request, result.position)
+    return result
 
 
 def refusal(exc: DomainError) -> Rejected:
     """A broken rule as the page shows it: by its field when it names one."""
-    status, _ = domain_status(exc)
+    status = _status(exc)
     where = _field(exc.pointer)
     if where:
         return Rejected(status, {where: exc.message})
     return Rejected(status, message=exc.message)
+
+
+def _status(exc: DomainError) -> int:
+    match exc:
+        case NotFound():
+            return 404
+        case Closed() | AlreadyExists():
+            return 409
+        case _:
+            return 422
 
 
 def _field(pointer: str | None) -> str | None:

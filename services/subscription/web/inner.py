@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from contracts.commands import SubscriptionCommand
 from contracts.subscription import Status
 from services.subscription.access.tokens import Principal
-from services.subscription.api import schemas
-from services.subscription.api.inner import KINDS
-from services.subscription.api.subscriptions import engineer_command, status_command
-from services.subscription.api.tabs import payment_command, touchpoint_command
 from services.subscription.read import inner as inner_queries
 from services.subscription.read import subscriptions as views
+from services.subscription.usecases import inputs
+from services.subscription.usecases.account import ITEM_KINDS
+from services.subscription.usecases.bootstrap import UseCases
+from services.subscription.usecases.calls import Call, Result
 from services.subscription.web import choices, fields
 from services.subscription.web.fields import Field
-from services.subscription.web.forms import Rejected, body, browser_zone, run, validated, values
+from services.subscription.web.forms import (
+    Rejected,
+    body,
+    browser_zone,
+    carried_out,
+    page_call,
+    validated,
+    values,
+)
 from services.subscription.web.pages import caught_up, posted, render, see_other
 from services.subscription.web.session import PageError, SignedIn, Writer
 
@@ -38,61 +45,64 @@ TABS = {
     "history": "History",
 }
 HISTORY_PAGE = 50
-ITEM_KINDS = {kind.path: kind for kind in KINDS}
+UseCase = Callable[[UseCases, Call, UUID, Any], Awaitable[Result]]
 
 
 @dataclass(frozen=True)
 class Action:
-    """A form of the inner page: its fields, the API's request model, the command it sends."""
+    """A form of the inner page: its fields, the use case's input model, the use case."""
 
     path: str
     title: str
     button: str
     fields: tuple[Field, ...]
     model: type[BaseModel]
-    command: Callable[[UUID, Any], SubscriptionCommand]
+    use: UseCase
     tab: str  # shown after it succeeded
     lists: tuple[str, ...] = ()
     moments: tuple[str, ...] = ()
     on_closed: bool = False  # payments and touchpoints are still recorded once it is closed
 
 
-def _item(path: str) -> Callable[[UUID, Any], SubscriptionCommand]:
-    return lambda subscription_id, data: ITEM_KINDS[path].add_command(
-        subscription_id, uuid4(), data
-    )
+def _add(path: str) -> UseCase:
+    kind = ITEM_KINDS[path]
+    return lambda cases, call, sid, data: cases.account.add_item(call, kind, sid, data)
 
 
 ACTIONS = [
     Action(
-        "status", "Change status", "Change status", fields.CHANGE_STATUS, schemas.StatusIn,
-        status_command, "summary",
+        "status", "Change status", "Change status", fields.CHANGE_STATUS, inputs.StatusIn,
+        lambda cases, call, sid, data: cases.subscriptions.change_status(call, sid, data),
+        "summary",
     ),
     Action(
         "engineer", "Assign engineer", "Assign", fields.ASSIGN_ENGINEER,
-        schemas.EngineerAssignmentIn, engineer_command, "summary",
+        inputs.EngineerAssignmentIn,
+        lambda cases, call, sid, data: cases.subscriptions.assign_engineer(call, sid, data),
+        "summary",
     ),
     Action(
-        "services", "Add service", "Add service", fields.ADD_SERVICE, schemas.ServiceIn,
-        _item("services"), "services", lists=("ipv4", "ipv6"),
+        "services", "Add service", "Add service", fields.ADD_SERVICE, inputs.ServiceIn,
+        _add("services"), "services", lists=("ipv4", "ipv6"),
     ),
     Action(
-        "devices", "Add device", "Add device", fields.ADD_DEVICE, schemas.DeviceIn,
-        _item("devices"), "devices",
+        "devices", "Add device", "Add device", fields.ADD_DEVICE, inputs.DeviceIn,
+        _add("devices"), "devices",
     ),
     Action(
         "hotspots", "Add hotspot account", "Add hotspot account", fields.ADD_HOTSPOT,
-        schemas.HotspotIn, _item("hotspots"), "hotspot", moments=("expires_at",),
+        inputs.HotspotIn, _add("hotspots"), "hotspot", moments=("expires_at",),
     ),
     Action(
         "touchpoints", "Add touchpoint", "Add touchpoint", fields.ADD_TOUCHPOINT,
-        schemas.TouchpointIn, lambda sid, data: touchpoint_command(sid, uuid4(), data),
+        inputs.TouchpointIn,
+        lambda cases, call, sid, data: cases.account.log_touchpoint(call, sid, data),
         "summary", moments=("occurred_at",), on_closed=True,
     ),
     Action(
-        "payments", "Add payment", "Add payment", fields.ADD_PAYMENT, schemas.PaymentIn,
-        lambda sid, data: payment_command(sid, uuid4(), data), "details", moments=("paid_at",),
-        on_closed=True,
+        "payments", "Add payment", "Add payment", fields.ADD_PAYMENT, inputs.PaymentIn,
+        lambda cases, call, sid, data: cases.account.record_payment(call, sid, data),
+        "details", moments=("paid_at",), on_closed=True,
     ),
 ]  # fmt: skip
 
@@ -122,12 +132,13 @@ def _route(action: Action) -> Callable[..., Any]:
         form = await posted(request)
         typed = values(form, [f.name for f in action.fields])
         shown = str(form.get("tab") or action.tab)
+        cases = request.app.state.usecases
         try:
-            data = body(typed, action.lists, action.moments, browser_zone(form))
-            await run(
-                request,
-                principal,
-                action.command(subscription_id, validated(action.model, data)),
+            data = validated(
+                action.model, body(typed, action.lists, action.moments, browser_zone(form))
+            )
+            await carried_out(
+                request, action.use(cases, page_call(principal), subscription_id, data)
             )
         except Rejected as refused:
             failed = Failed(action.path, typed, refused)

@@ -16,7 +16,6 @@ from fastapi import Depends, FastAPI, Request
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.subscription.access.tokens import Principal
-from services.subscription.api.auth import authenticate_digest
 from services.subscription.config import Settings
 
 COOKIE = "wispgate_session"
@@ -86,6 +85,14 @@ def sign_in(request: Request, token_hash: str) -> None:
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
+async def session_principal(request: Request, token_hash: object) -> Principal | None:
+    """The live principal behind a session's token digest, if it is one."""
+    if not isinstance(token_hash, str):
+        return None
+    principal: Principal | None = await request.app.state.usecases.auth.by_digest(token_hash)
+    return principal
+
+
 def sign_out(request: Request) -> None:
     request.session.clear()
 
@@ -103,10 +110,7 @@ def last_write(request: Request) -> int | None:
 
 async def signed_in(request: Request) -> Principal:
     """The session's principal; visitors without a live one go to the sign-in page."""
-    token_hash = request.session.get("token")
-    principal = None
-    if isinstance(token_hash, str):
-        principal = await authenticate_digest(request, token_hash)
+    principal = await session_principal(request, request.session.get("token"))
     if principal is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(path if request.method == "GET" else "/admin/subscriptions")

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.subscription.access import tokens
-from services.subscription.api.auth import authenticate_digest
 from services.subscription.web.pages import posted, render, see_other
-from services.subscription.web.session import sign_in, sign_out, signed_in
+from services.subscription.web.session import session_principal, sign_in, sign_out, signed_in
 
 router = APIRouter(include_in_schema=False)
 HOME = "/admin/subscriptions"
@@ -23,8 +22,7 @@ def _local(path: str | None) -> str:
 
 @router.get("/")
 async def front_door(request: Request) -> Response:
-    token_hash = request.session.get("token")
-    if isinstance(token_hash, str) and await authenticate_digest(request, token_hash):
+    if await session_principal(request, request.session.get("token")):
         return see_other(HOME)
     return see_other("/login")
 
@@ -40,7 +38,7 @@ async def login(request: Request) -> Response:
     token = str(form.get("token") or "").strip()
     token_hash = tokens.digest(token)
     target = _local(str(form.get("next") or ""))
-    if not token or await authenticate_digest(request, token_hash) is None:
+    if not token or await session_principal(request, token_hash) is None:
         return render(request, "login.html", 401, next=target, error="That token is not valid.")
     sign_in(request, token_hash)
     return see_other(target)

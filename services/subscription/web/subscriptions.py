@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import QueryParams
 
 from contracts.subscription import Status
 from services.subscription.access.tokens import Principal
-from services.subscription.api import exports
-from services.subscription.api.schemas import SubscriptionIn
-from services.subscription.api.subscriptions import create_command
 from services.subscription.read import subscriptions as views
+from services.subscription.usecases import exports
+from services.subscription.usecases.exports import Download
+from services.subscription.usecases.inputs import SubscriptionIn
 from services.subscription.web import choices
 from services.subscription.web.fields import NEW_SUBSCRIPTION
-from services.subscription.web.forms import Rejected, body, run, validated, values
+from services.subscription.web.forms import (
+    Rejected,
+    body,
+    carried_out,
+    page_call,
+    validated,
+    values,
+)
 from services.subscription.web.pages import caught_up, posted, render, see_other, with_query
 from services.subscription.web.session import SignedIn, Writer
-from services.subscription.write.eventstore import AlreadyAnswered, IdempotencyKey
 
 router = APIRouter(prefix="/admin/subscriptions", include_in_schema=False)
 
@@ -51,9 +56,9 @@ class Filters:
     def query(self) -> dict[str, str]:
         return {"status": self.status, "engineer_id": self.engineer_id, "q": self.q}
 
-    async def selection(self) -> exports.Selection:
-        """The filters as the API's list and exports take them."""
-        return await exports.selection(
+    def selection(self) -> exports.Selection:
+        """The filters as the list and the exports take them."""
+        return exports.selection(
             status=[Status(self.status)] if self.status else None,
             engineer_id=UUID(self.engineer_id) if self.engineer_id else None,
             q=self.q or None,
@@ -64,7 +69,7 @@ class Filters:
 async def listing(request: Request, principal: SignedIn, cursor: str | None = None) -> Response:
     filters = Filters.of(request.query_params)
     current = await caught_up(request, "subscriptions")
-    selected = await filters.selection()
+    selected = filters.selection()
     pool = request.app.state.pool
     try:
         page = await views.list_subscriptions(
@@ -95,15 +100,16 @@ async def listing(request: Request, principal: SignedIn, cursor: str | None = No
 @router.get("/export.csv")
 async def export_csv(request: Request, principal: SignedIn) -> Response:
     await caught_up(request, "subscriptions")
-    selected = await Filters.of(request.query_params).selection()
-    return exports.csv_response(request.app.state.pool, principal.tenant_id, selected)
+    selected = Filters.of(request.query_params).selection()
+    return _streamed(exports.csv_download(request.app.state.pool, principal.tenant_id, selected))
 
 
 @router.get("/export.xlsx")
 async def export_xlsx(request: Request, principal: SignedIn) -> Response:
     await caught_up(request, "subscriptions")
-    selected = await Filters.of(request.query_params).selection()
-    return await exports.xlsx_response(request.app.state.pool, principal.tenant_id, selected)
+    selected = Filters.of(request.query_params).selection()
+    pool = request.app.state.pool
+    return _streamed(await exports.xlsx_download(pool, principal.tenant_id, selected))
 
 
 @router.get("/new")
@@ -117,38 +123,17 @@ async def create(request: Request, principal: Writer) -> Response:
     typed = values(form, FIELDS)
     key = str(form.get("form_key") or "")
     then_new = form.get("then") == "new"
+    cases = request.app.state.usecases
     try:
-        created = await _create(request, principal, typed, key)
+        data = validated(SubscriptionIn, body(typed))
+        result = await carried_out(
+            request, cases.subscriptions.create(page_call(principal, key), data)
+        )
     except Rejected as refused:
         return await _form(request, principal, 422, typed, refused, form_key=key)
     if then_new:
-        return see_other(with_query(f"{router.prefix}/new", saved=created["unique_id"]))
-    return see_other(f"{router.prefix}/{created['id']}")
-
-
-async def _create(
-    request: Request, principal: Principal, typed: dict[str, str], key: str
-) -> dict[str, Any]:
-    """Create the subscription once per form: a second submit of the same form (a double
-    click, a reload) answers what the first one created, as an API Idempotency-Key would."""
-    store, handlers = request.app.state.store, request.app.state.handlers
-    idempotency = IdempotencyKey(principal.tenant_id, f"admin-form:{key}", key) if key else None
-    if idempotency is not None:
-        remembered = await store.recall(principal.tenant_id, idempotency.key)
-        if remembered is not None:
-            return remembered.body
-    data = validated(SubscriptionIn, body(typed))
-    unique_id = await handlers.next_unique_id(principal.tenant_id)
-    command = create_command(data, uuid4(), unique_id)
-
-    def answer(outcome: Any) -> tuple[int, dict[str, Any]]:
-        return 201, {"id": str(outcome.stream_id), "unique_id": unique_id}
-
-    try:
-        await run(request, principal, command, idempotency, answer)
-    except AlreadyAnswered as exc:
-        return exc.remembered.body
-    return {"id": str(command.subscription_id), "unique_id": unique_id}
+        return see_other(with_query(f"{router.prefix}/new", saved=result.body["unique_id"]))
+    return see_other(f"{router.prefix}/{result.body['id']}")
 
 
 async def _form(
@@ -173,6 +158,12 @@ async def _form(
         message=refused.message if refused else None,
         saved=saved,
         form_key=form_key or str(uuid4()),
+    )
+
+
+def _streamed(download: Download) -> StreamingResponse:
+    return StreamingResponse(
+        download.chunks, media_type=download.media_type, headers=download.headers
     )
 
 

@@ -53,6 +53,8 @@ class Appended:
 
 @dataclass(frozen=True)
 class IdempotencyKey:
+    """A caller's key for one command, with a hash of the request it came with."""
+
     tenant_id: str
     key: str
     request_hash: str
@@ -60,14 +62,15 @@ class IdempotencyKey:
 
 @dataclass(frozen=True)
 class Remember:
-    """An idempotency key an append writes in its statement, with the answer kept under it.
+    """An idempotency key an append writes in its statement, with the outcome kept under it.
 
-    The body's `position` is filled in by the statement: the last position appended to
-    `stream_id`, or the highest of the whole append when `stream_id` is None.
+    `outcome` is the caller's word for what the command did (`created`, `changed`). The body's
+    `position` is filled in by the statement: the last position appended to `stream_id`, or the
+    highest of the whole append when `stream_id` is None.
     """
 
     key: IdempotencyKey
-    status_code: int
+    outcome: str
     body: dict[str, Any]
     stream_id: UUID | None = None
 
@@ -77,7 +80,7 @@ class Remembered:
     """The first outcome of a command sent with an idempotency key."""
 
     request_hash: str
-    status_code: int
+    outcome: str
     body: dict[str, Any]
 
 
@@ -86,16 +89,26 @@ class ConcurrencyError(Exception):
 
 
 class ReservationTaken(Exception):
-    """A unique value (or an overlapping address) is held by another stream."""
+    """A unique value (or an overlapping address) is held by another stream.
+
+    `holder_unique_id` names the holder as people know it (its subscription's unique ID), so
+    whoever shows the refusal needs no query of its own.
+    """
 
     def __init__(
-        self, tenant_id: str, reservation: Reservation, holder: UUID, held: str | None = None
+        self,
+        tenant_id: str,
+        reservation: Reservation,
+        holder: UUID,
+        held: str | None = None,
+        holder_unique_id: str | None = None,
     ) -> None:
         super().__init__(f"{reservation.kind} {reservation.value!r} is taken by {holder}")
         self.tenant_id = tenant_id
         self.reservation = reservation
         self.holder = holder
         self.held = held or reservation.value
+        self.holder_unique_id = holder_unique_id
 
 
 class AlreadyAnswered(Exception):
@@ -156,11 +169,11 @@ with released as (
     {_EVENT_ROWS}
     returning position, stream_id, version
 ), remembered as (
-    insert into events.idempotency_keys (tenant_id, key, request_hash, status_code, body)
-    select x.t, x.k, x.h, x.c,
+    insert into events.idempotency_keys (tenant_id, key, request_hash, outcome, body)
+    select x.t, x.k, x.h, x.o,
            jsonb_set(x.b::jsonb, '{{position}}', to_jsonb(coalesce(s.position, a.position, 0)))
-    from unnest($27::text[], $28::text[], $29::text[], $30::int[], $31::text[], $32::uuid[])
-        as x(t, k, h, c, b, s)
+    from unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::text[], $32::uuid[])
+        as x(t, k, h, o, b, s)
     left join (select stream_id, max(position) as position from appended group by stream_id) s
         on s.stream_id = x.s
     cross join (select max(position) as position from appended) a
@@ -169,20 +182,25 @@ select position, stream_id, version from appended
 """
 
 # Who holds what a failed append asked for (read after the failure, so the holder committed):
-# the first value, in the append's order, held by a stream other than the one asking for it.
+# the first value, in the append's order, held by a stream other than the one asking for it,
+# and the holder's unique ID, by which people know the subscription.
 VALUE_HOLDER = """
-select x.kind, x.value, r.stream_id
+select x.kind, x.value, r.stream_id, u.value as holder_unique_id
 from unnest($2::text[], $3::text[], $4::uuid[]) with ordinality as x(kind, value, asker, n)
 join events.reservations r on r.tenant_id = $1 and r.kind = x.kind and r.value = x.value
+left join events.reservations u
+    on u.tenant_id = $1 and u.kind = 'unique_id' and u.stream_id = r.stream_id
 where r.stream_id <> x.asker
 order by x.n
 limit 1
 """
 
 ADDRESS_HOLDER = """
-select x.kind, x.value, r.stream_id, r.value as held
+select x.kind, x.value, r.stream_id, r.value as held, u.value as holder_unique_id
 from unnest($2::text[], $3::text[], $4::uuid[]) with ordinality as x(kind, value, asker, n)
 join events.address_reservations r on r.tenant_id = $1 and r.net && x.value::cidr
+left join events.reservations u
+    on u.tenant_id = $1 and u.kind = 'unique_id' and u.stream_id = r.stream_id
 where r.stream_id <> x.asker
 order by x.n
 limit 1
@@ -196,19 +214,19 @@ join events.reservations r on r.tenant_id = $1 and r.kind = x.kind and r.value =
 """
 
 REMEMBER = """
-insert into events.idempotency_keys (tenant_id, key, request_hash, status_code, body)
+insert into events.idempotency_keys (tenant_id, key, request_hash, outcome, body)
 values ($1, $2, $3, $4, $5)
 on conflict do nothing
 returning 1
 """
 
 RECALL = """
-select request_hash, status_code, body from events.idempotency_keys
+select request_hash, outcome, body from events.idempotency_keys
 where tenant_id = $1 and key = $2
 """
 
 RECALL_MANY = """
-select key, request_hash, status_code, body from events.idempotency_keys
+select key, request_hash, outcome, body from events.idempotency_keys
 where tenant_id = $1 and key = any($2::text[])
 """
 
@@ -236,24 +254,14 @@ class EventStore:
         return streams
 
     async def append(
-        self,
-        appends: Sequence[StreamAppend],
-        idempotency: IdempotencyKey | None = None,
-        answer: Any = None,
-        remember: Sequence[Remember] = (),
+        self, appends: Sequence[StreamAppend], remember: Sequence[Remember] = ()
     ) -> list[Appended]:
         """Append to one or more streams atomically, with their reservations.
 
-        `answer(appended) -> (status, body)` builds the response remembered under the
-        idempotency key in the same statement (the body's `position` is filled in there).
-        `remember` writes more keys in the same statement: one per command of a batch.
+        `remember` writes idempotency keys with their outcomes in the same statement (one per
+        command: an import batch carries one per row), so a key is kept only with its events.
         """
         keys = list(remember)
-        if idempotency is not None:
-            planned = [
-                Appended(i.stream_id, i.expected_version + len(i.events), 0) for i in appends
-            ]
-            keys.append(Remember(idempotency, *answer(planned)))
         events = _event_columns(appends)
         try:
             if not keys and not any(i.reserve or i.release for i in appends):
@@ -305,7 +313,9 @@ class EventStore:
             )
             if row is not None:
                 taken = Reservation(row["kind"], row["value"])
-                return ReservationTaken(tenant_id, taken, row["stream_id"], row.get("held"))
+                return ReservationTaken(
+                    tenant_id, taken, row["stream_id"], row.get("held"), row["holder_unique_id"]
+                )
         return None
 
     async def holders(
@@ -325,8 +335,7 @@ class EventStore:
             return {}
         rows = await self._pool.fetch(RECALL_MANY, tenant_id, list(keys))
         return {
-            row["key"]: Remembered(row["request_hash"], row["status_code"], row["body"])
-            for row in rows
+            row["key"]: Remembered(row["request_hash"], row["outcome"], row["body"]) for row in rows
         }
 
     async def recall(self, tenant_id: str, key: str) -> Remembered | None:
@@ -334,12 +343,15 @@ class EventStore:
         row = await self._pool.fetchrow(RECALL, tenant_id, key)
         return Remembered(**row) if row else None
 
-    async def remember(
-        self, idempotency: IdempotencyKey, status_code: int, body: dict[str, Any]
-    ) -> None:
+    async def remember(self, remember: Remember) -> None:
         """Remember the outcome of a command that appended nothing."""
-        async with self._pool.acquire() as conn:
-            await _remember(conn, idempotency, status_code, body)
+        key = remember.key
+        stored = await self._pool.fetchval(
+            REMEMBER, key.tenant_id, key.key, key.request_hash, remember.outcome, remember.body
+        )
+        if stored is None:
+            row = await self._pool.fetchrow(RECALL, key.tenant_id, key.key)
+            raise AlreadyAnswered(Remembered(**row), key.key)
 
 
 def _event_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
@@ -378,11 +390,11 @@ def _reservation_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
 
 
 def _key_columns(keys: Sequence[Remember]) -> list[list[Any]]:
-    """Tenant, key, request hash, status, body (JSON text) and stream of each key: 6 arrays."""
+    """Tenant, key, request hash, outcome, body (JSON text) and stream of each key: 6 arrays."""
     columns: list[list[Any]] = [[] for _ in range(6)]
     for k in keys:
         body = json.dumps(k.body, default=str)
-        values = (k.key.tenant_id, k.key.key, k.key.request_hash, k.status_code, body, k.stream_id)
+        values = (k.key.tenant_id, k.key.key, k.key.request_hash, k.outcome, body, k.stream_id)
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     return columns
@@ -398,14 +410,3 @@ def _outcomes(appends: Sequence[StreamAppend], rows: list[Any]) -> list[Appended
         for item in appends
         if item.stream_id in last
     ]
-
-
-async def _remember(
-    conn: asyncpg.Connection, idempotency: IdempotencyKey, status: int, body: dict[str, Any]
-) -> None:
-    stored = await conn.fetchval(
-        REMEMBER, idempotency.tenant_id, idempotency.key, idempotency.request_hash, status, body
-    )
-    if stored is None:
-        row = await conn.fetchrow(RECALL, idempotency.tenant_id, idempotency.key)
-        raise AlreadyAnswered(Remembered(**row))

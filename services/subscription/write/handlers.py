@@ -1,7 +1,8 @@
 """Command handlers: load the stream, fold, decide, append at the expected version.
 
 No business rule lives here. The one exception the design makes is uniqueness across streams
-(unique IDs), which only a reservation written in the append transaction keeps race-free.
+(unique IDs, addresses, logins), which only a reservation written in the append transaction
+keeps race-free.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from services.subscription.write.eventstore import (
     ConcurrencyError,
     EventStore,
     IdempotencyKey,
+    Remember,
     Reservation,
     StoredEvent,
     StreamAppend,
 )
-from services.subscription.write.unique_ids import UniqueIds
 
 RETRIES_WITHOUT_IF_MATCH = 8
 
@@ -53,12 +54,16 @@ class Outcome:
     appended: bool
 
 
-Answer = Callable[[Outcome], tuple[int, dict[str, Any]]]
+# What a command did in the caller's words (`created`, `changed`) and the body answering it.
+Answer = Callable[[Outcome], tuple[str, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Context:
-    """Who sends the command, for which tenant, and how it is to be appended."""
+    """Who sends the command, for which tenant, and how it is to be appended.
+
+    With an idempotency key, `answer` gives the outcome remembered under it with the events.
+    """
 
     tenant_id: str
     metadata: Metadata
@@ -70,14 +75,8 @@ class Context:
 class Handlers:
     """Carries out commands against the event store."""
 
-    def __init__(
-        self,
-        store: EventStore,
-        unique_ids: UniqueIds,
-        on_appended: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, store: EventStore, on_appended: Callable[[], None] | None = None) -> None:
         self._store = store
-        self._unique_ids = unique_ids
         self._on_appended = on_appended  # after each commit: wake the relay (hints.py)
 
     async def directory(self, ctx: Context, command: DirectoryCommand) -> Outcome:
@@ -115,10 +114,6 @@ class Handlers:
 
         return await self._retrying(ctx, attempt)
 
-    async def next_unique_id(self, tenant_id: str) -> str:
-        """A fresh human-readable unique ID for a new subscription of the tenant."""
-        return await self._unique_ids.next(tenant_id)
-
     async def _append(
         self,
         ctx: Context,
@@ -134,7 +129,7 @@ class Handlers:
             position = stream[-1].position if stream else 0
             outcome = Outcome(stream_id, version, position, appended=False)
             if ctx.idempotency is not None and ctx.answer is not None:
-                await self._store.remember(ctx.idempotency, *ctx.answer(outcome))
+                await self._store.remember(Remember(ctx.idempotency, *ctx.answer(outcome)))
             return outcome
         item = StreamAppend(
             ctx.tenant_id,
@@ -147,14 +142,13 @@ class Handlers:
             reserve=reserve,
             release=release,
         )
-        answer = None
-        if ctx.answer is not None:
-            respond = ctx.answer
-
-            def answer(appended: list[Appended]) -> tuple[int, dict[str, Any]]:
-                return respond(_outcome(appended[0]))
-
-        appended = await self._store.append([item], ctx.idempotency, answer)
+        remember = []
+        if ctx.idempotency is not None and ctx.answer is not None:
+            # The position is not known before the statement; it fills the body's in.
+            planned = Outcome(stream_id, version + len(events), 0, appended=True)
+            outcome, body = ctx.answer(planned)
+            remember.append(Remember(ctx.idempotency, outcome, body, stream_id=stream_id))
+        appended = await self._store.append([item], remember)
         if self._on_appended is not None:
             self._on_appended()
         return _outcome(appended[0])

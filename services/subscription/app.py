@@ -1,4 +1,8 @@
-"""The HTTP API: resources created in the lifespan, routes, problem responses."""
+"""The application: the JSON API and the admin pages over one set of use cases.
+
+It sits above both entry points (api/, web/), which never import each other: resources are
+made in the lifespan and wired once (usecases/bootstrap.py); the routes of each are mounted here.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +24,11 @@ from services.subscription.api import (
     system,
     tabs,
 )
-from services.subscription.api.auth import TokenCache, caller
+from services.subscription.api.auth import caller
 from services.subscription.api.middleware import BodyLimit, RequestFigures
 from services.subscription.config import Settings, get_settings
 from services.subscription.publishing.hints import AppendHints
-from services.subscription.write.eventstore import EventStore
-from services.subscription.write.handlers import Handlers
-from services.subscription.write.unique_ids import UniqueIds
+from services.subscription.usecases.bootstrap import bootstrap
 
 
 def _version() -> str:
@@ -43,14 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await settings.create_pool("wispgate-api", settings.pool_size)
-        store = EventStore(pool)
         hints = AppendHints(settings.nats_url, settings.namespace, "wispgate-api")
         await hints.start()
         app.state.settings = settings
         app.state.pool = pool
-        app.state.store = store
-        app.state.handlers = Handlers(store, UniqueIds(pool), hints.appended)
-        app.state.token_cache = TokenCache()
+        app.state.usecases = bootstrap(pool, settings.admin_token, hints.appended)
         app.state.nats = None
         app.state.asyncapi = system.asyncapi_document(settings.namespace, _version())
         try:

@@ -1,4 +1,6 @@
-"""Request bodies of the API: strict (unknown fields are refused) and bounded."""
+"""Input of the use cases, as the API's JSON bodies and the pages' forms give it: strict (unknown
+fields are refused) and bounded.
+"""
 
 from __future__ import annotations
 

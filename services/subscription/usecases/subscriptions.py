@@ -1,0 +1,74 @@
+"""Use cases of a subscription itself: create it, edit it, change its status and engineer."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from contracts.commands import AssignEngineer, ChangeStatus, CreateSubscription, EditSubscription
+from services.subscription.usecases.calls import CREATED, Call, Result, Runner, changed, now
+from services.subscription.usecases.inputs import (
+    EngineerAssignmentIn,
+    StatusIn,
+    SubscriptionIn,
+    SubscriptionPatch,
+)
+from services.subscription.write.handlers import Context, Handlers, Outcome
+from services.subscription.write.unique_ids import UniqueIds
+
+
+class Subscriptions:
+    """Creating and changing subscriptions, for a caller."""
+
+    def __init__(self, runner: Runner, handlers: Handlers, unique_ids: UniqueIds) -> None:
+        self._runner = runner
+        self._handlers = handlers
+        self._unique_ids = unique_ids
+
+    async def create(self, call: Call, data: SubscriptionIn) -> Result:
+        """A new subscription with a fresh unique ID: its id, unique ID, version, position."""
+        subscription_id = uuid4()
+        unique_id = ""
+
+        async def send(ctx: Context) -> Outcome:
+            nonlocal unique_id
+            # Taken once the key was recalled, so a replayed request uses up no number.
+            unique_id = await self._unique_ids.next(ctx.tenant_id)
+            command = CreateSubscription(
+                subscription_id=subscription_id,
+                unique_id=unique_id,
+                now=now(),
+                **data.model_dump(),
+            )
+            return await self._handlers.subscription(ctx, command)
+
+        def answer(outcome: Outcome) -> tuple[str, dict[str, Any]]:
+            return CREATED, {
+                "id": str(outcome.stream_id),
+                "unique_id": unique_id,
+                "version": outcome.version,
+                "position": outcome.position,
+            }
+
+        return await self._runner.run(call, send, answer)
+
+    async def edit(self, call: Call, subscription_id: UUID, data: SubscriptionPatch) -> Result:
+        """Change the name, description, contact, organization or contract sent."""
+        command = EditSubscription(subscription_id=subscription_id, changes=data.given(), now=now())
+        return await self._runner.subscription(call, command, changed)
+
+    async def change_status(self, call: Call, subscription_id: UUID, data: StatusIn) -> Result:
+        """Move the subscription to another status, with an optional reason."""
+        command = ChangeStatus(
+            subscription_id=subscription_id, status=data.status, reason=data.reason, now=now()
+        )
+        return await self._runner.subscription(call, command, changed)
+
+    async def assign_engineer(
+        self, call: Call, subscription_id: UUID, data: EngineerAssignmentIn
+    ) -> Result:
+        """Give the subscription another engineer."""
+        command = AssignEngineer(
+            subscription_id=subscription_id, engineer_id=data.engineer_id, now=now()
+        )
+        return await self._runner.subscription(call, command, changed)
