@@ -1,11 +1,12 @@
 """Bulk import: the command batches the importer sends, the replies, and the job it reports.
 
-The importer validates and resolves a spreadsheet's rows, then sends them in batches to the
-subscription service over core NATS request/reply (`contracts.subjects.commands_subject`). The
-service runs every row through the same deciders as the API and answers one result per row.
-Each row carries an idempotency key derived from the tenant and the row's content, so a batch
-sent again (a retry, a restarted worker, the same file uploaded twice) creates nothing new: such
-rows come back `skipped`.
+The importer checks a spreadsheet's rows, then sends them in batches to the subscription
+service over core NATS request/reply (`contracts.subjects.commands_subject`). A row names its
+contact, organization, engineer and service contract by the text of its cells (`references`);
+the service resolves them among the tenant's active directory entries, runs every row through
+the same deciders as the API and answers one result per row. Each row carries an idempotency key
+derived from the tenant and the row's content, so a batch sent again (a retry, a restarted
+worker, the same file uploaded twice) creates nothing new: such rows come back `skipped`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.subscription import Status
 
@@ -29,8 +30,24 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
+class RowReferences(BaseModel):
+    """What a row's cells name, as text, for the subscription service to resolve.
+
+    A contact, organization or engineer by ID, email or exact name; a service contract by ID,
+    number or exact title. Only the tenant's active entries resolve; a text that names none, or
+    more than one, is a problem of the row naming its column.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact: str | None = None
+    organization: str | None = None
+    engineer: str | None = None
+    service_contract: str | None = None
+
+
 class ImportedSubscription(BaseModel):
-    """One valid row, its references already resolved to ids of the tenant."""
+    """One row the importer found valid: its references as ids, or as text in `references`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -38,12 +55,41 @@ class ImportedSubscription(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=200)
     unique_id: str | None = Field(None, description="kept from the file; generated when absent")
     name: str
-    contact_id: UUID
+    contact_id: UUID | None = Field(None, description="required unless references.contact is")
     organization_id: UUID | None = None
-    engineer_id: UUID
+    engineer_id: UUID | None = Field(None, description="required unless references.engineer is")
     service_contract_id: UUID | None = None
     status: Status
     description: str | None = None
+    references: RowReferences | None = Field(
+        None, description="references named by text, resolved by the subscription service"
+    )
+
+    @model_validator(mode="after")
+    def _each_reference_named_once(self) -> ImportedSubscription:
+        texts = self.references or RowReferences()
+        named = {
+            "contact": (self.contact_id, texts.contact, True),
+            "organization": (self.organization_id, texts.organization, False),
+            "engineer": (self.engineer_id, texts.engineer, True),
+            "service_contract": (self.service_contract_id, texts.service_contract, False),
+        }
+        for field, (by_id, by_text, required) in named.items():
+            if by_id is not None and by_text is not None:
+                raise ValueError(f"{field}: give {field}_id or references.{field}, not both")
+            if required and by_id is None and by_text is None:
+                raise ValueError(f"{field}: {field}_id or references.{field} is required")
+        return self
+
+
+class RowCheck(BaseModel):
+    """A row that failed in the importer: only its references are resolved, so that every
+    problem of the row is reported. Nothing is created for it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    row: int = Field(ge=2)
+    references: RowReferences
 
 
 class CommandBatch(BaseModel):
@@ -55,7 +101,24 @@ class CommandBatch(BaseModel):
     tenant_id: str
     actor: str = Field(description="who uploaded the file (the token's name)")
     dry_run: bool = False
-    rows: list[ImportedSubscription] = Field(min_length=1)
+    rows: list[ImportedSubscription] = Field(default_factory=list)
+    checks: list[RowCheck] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> CommandBatch:
+        if not self.rows and not self.checks:
+            raise ValueError("a batch holds at least one row or check")
+        return self
+
+
+class RowError(BaseModel):
+    """One problem of one row, as the job reports it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    row: int
+    column: str | None = None
+    message: str
 
 
 RowOutcome = Literal["created", "skipped", "failed"]
@@ -72,6 +135,11 @@ class RowResult(BaseModel):
     unique_id: str | None = None
     column: str | None = Field(None, description="the spreadsheet column at fault, if any")
     message: str | None = None
+    errors: list[RowError] = Field(
+        default_factory=list,
+        description="every problem of a failed row, each naming its column (the first is also"
+        " in column and message)",
+    )
 
 
 class BatchResult(BaseModel):
@@ -80,18 +148,11 @@ class BatchResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     results: list[RowResult] = Field(default_factory=list)
+    checks: list[RowResult] = Field(
+        default_factory=list, description="the checked rows whose references have problems"
+    )
     position: int = Field(0, description="highest position appended (0 when nothing was)")
     error: str | None = Field(None, description="the batch as a whole could not be handled")
-
-
-class RowError(BaseModel):
-    """One problem of one row, as the job reports it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    row: int
-    column: str | None = None
-    message: str
 
 
 class ImportJob(BaseModel):

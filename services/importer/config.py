@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
-from pydantic import Field, NatsDsn, PostgresDsn
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
 
 from contracts.imports import MAX_BATCH_BYTES
+from plumbing.settings import ServiceSettings
 
 from .xlsx import Limits
 
 MIB = 1024 * 1024
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
-
-    database_url: PostgresDsn = Field(
-        PostgresDsn("postgresql://postgres@127.0.0.1:5432/wispgate"), alias="DATABASE_URL"
-    )
-    nats_url: NatsDsn = Field(NatsDsn("nats://127.0.0.1:4222"), alias="NATS_URL")
-    namespace: str = Field(
-        "wispgate", alias="WISPGATE_NAMESPACE", pattern=r"^[a-z][a-z0-9_]{0,31}$"
-    )
+class Settings(ServiceSettings):
     # What an upload may cost (see xlsx/package.py): its size, what it unpacks to, how much
     # better than ordinary spreadsheets it may pack (a zip bomb packs thousands of times), rows.
     max_file_bytes: int = Field(20 * MIB, alias="IMPORTER_MAX_FILE_BYTES", ge=1024)
@@ -52,12 +45,6 @@ class Settings(BaseSettings):
     # How long a finished job waits for the list to show its rows before completing anyway.
     visible_wait: float = Field(30.0, alias="IMPORTER_VISIBLE_WAIT", ge=0)
     pool_size: int = Field(4, alias="IMPORTER_DB_POOL_SIZE", ge=2)
-    log_level: str = Field("INFO", alias="LOG_LEVEL")
-
-    @property
-    def dsn(self) -> str:
-        """The PostgreSQL DSN as a plain string, as asyncpg wants it."""
-        return str(self.database_url)
 
     @property
     def limits(self) -> Limits:

@@ -18,22 +18,20 @@ from typing import TypeVar
 
 import asyncpg
 
-from contracts.imports import RowError
+from contracts.imports import BatchResult, RowError, RowResult
+from plumbing import eventlog
 
 from . import jobs
 from .config import Settings
-from .directory import load
 from .jobs import Failure, Job, Progress
 from .sender import Batch, Batcher, Sender
 from .table import Table, records, scan
-from .validation import Validator
-from .visibility import wait_until_reached
+from .validation import Rejected, Validator, in_column_order
 from .xlsx import Refused, Workbook, open_workbook
 
 log = logging.getLogger(__name__)
 
 LIST_PROJECTION = "subscriptions"
-HEAD = "select coalesce(max(position), 0) from events.events"
 T = TypeVar("T")
 
 
@@ -70,8 +68,7 @@ class JobRun:
             await jobs.fail(self.pool, self.job, exc.message)
             return
         await jobs.set_total(self.pool, self.job, table.rows_total)
-        directory = await load(self.pool, self.job.tenant_id, self.settings.visible_wait)
-        validator = Validator(self.job.tenant_id, directory)
+        validator = Validator(self.job.tenant_id)
         batcher = Batcher(self.job, self.settings.batch_rows, self.settings.max_batch_bytes)
         try:
             await self._import(self._prepared(workbook, table, validator, batcher), batcher)
@@ -127,8 +124,9 @@ class JobRun:
             checked = validator.check(record)
             if record.row < resume:
                 continue
-            if isinstance(checked, list):
-                full = batcher.fail(Failure(record.row, checked, record.cells))
+            if isinstance(checked, Rejected):
+                failure = Failure(record.row, checked.errors, record.cells)
+                full = batcher.fail(failure, checked.references)
             else:
                 full = batcher.add(checked, record)
             if full is not None:
@@ -141,7 +139,7 @@ class JobRun:
         created = skipped = 0
         failures = list(batch.failures)
         position = 0
-        if batch.rows:
+        if batch.to_send:
             result = await self.sender.send(batcher.body(batch), batch.rows)
             for r in result.results:
                 if r.outcome == "created":
@@ -149,9 +147,8 @@ class JobRun:
                 elif r.outcome == "skipped":
                     skipped += 1
                 else:
-                    message = _message(r.column, r.message)
-                    error = RowError(row=r.row, column=r.column, message=message)
-                    failures.append(Failure(r.row, [error], batch.records[r.row].cells))
+                    failures.append(Failure(r.row, _errors(r), batch.records[r.row].cells))
+            failures = _with_checks(failures, result)
             position = result.position
             self.position = max(self.position, position)
             self.position_unknown |= created > 0 and not position and not self.job.dry_run
@@ -161,9 +158,9 @@ class JobRun:
     async def _finish(self) -> None:
         """Complete once the list holds the created rows (or the wait ran out)."""
         if self.position_unknown:
-            self.position = max(self.position, await self.pool.fetchval(HEAD))
+            self.position = max(self.position, await eventlog.head(self.pool))
         wait = self.settings.visible_wait
-        if not await wait_until_reached(self.pool, LIST_PROJECTION, self.position, wait):
+        if not await eventlog.wait_until_reached(self.pool, LIST_PROJECTION, self.position, wait):
             log.warning("list not caught up, completing anyway", extra=self._fields())
         await jobs.complete(self.pool, self.job, self.position)
         log.info("import completed", extra=self._fields())
@@ -171,6 +168,27 @@ class JobRun:
     def _fields(self, **more: object) -> dict[str, object]:
         return {"import_id": str(self.job.id), "tenant_id": self.job.tenant_id,
                 "attempt": self.job.attempts, "position": self.position, **more}  # fmt: skip
+
+
+def _errors(result: RowResult) -> list[RowError]:
+    """A failed row's problems as the subscription service gave them."""
+    if result.errors:
+        return list(result.errors)
+    message = _message(result.column, result.message)
+    return [RowError(row=result.row, column=result.column, message=message)]
+
+
+def _with_checks(failures: list[Failure], result: BatchResult) -> list[Failure]:
+    """The failed rows with the problems their checked references have, in column order."""
+    checked = {r.row: _errors(r) for r in result.checks}
+    if not checked:
+        return failures
+    return [
+        Failure(f.row, in_column_order([*f.errors, *checked[f.row]]), f.cells)
+        if f.row in checked
+        else f
+        for f in failures
+    ]
 
 
 def _message(column: str | None, message: str | None) -> str:

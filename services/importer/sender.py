@@ -17,7 +17,13 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from pydantic import ValidationError
 
-from contracts.imports import MAX_BATCH_BYTES, BatchResult, ImportedSubscription
+from contracts.imports import (
+    MAX_BATCH_BYTES,
+    BatchResult,
+    ImportedSubscription,
+    RowCheck,
+    RowReferences,
+)
 
 from .jobs import Failure, Job
 from .table import Record
@@ -31,14 +37,20 @@ class Unanswered(Exception):
 
 @dataclass
 class Batch:
-    """Consecutive data rows: the valid ones to send, the failed ones to record."""
+    """Consecutive data rows: the valid ones to send, the failed ones to record (and the
+    references of those to check)."""
 
     rows: list[ImportedSubscription] = field(default_factory=list)
     encoded: list[bytes] = field(default_factory=list)
     records: dict[int, Record] = field(default_factory=dict)  # the valid rows, by sheet row
     failures: list[Failure] = field(default_factory=list)
+    checks: list[bytes] = field(default_factory=list)  # encoded RowChecks
     size: int = 0
     last_row: int = 0
+
+    @property
+    def to_send(self) -> bool:
+        return bool(self.rows or self.checks)
 
 
 class Batcher:
@@ -47,7 +59,7 @@ class Batcher:
     def __init__(self, job: Job, max_rows: int, max_bytes: int = MAX_BATCH_BYTES) -> None:
         self.head = _head(job)
         self.max_rows = max_rows
-        self.max_bytes = max_bytes - len(self.head) - 16
+        self.max_bytes = max_bytes - len(self.head) - 32
         self.batch = Batch()
 
     def add(self, row: ImportedSubscription, record: Record) -> Batch | None:
@@ -61,17 +73,25 @@ class Batcher:
         self.batch.last_row = row.row
         return full
 
-    def fail(self, failure: Failure) -> Batch | None:
-        """Add a row that failed validation; returns the batch it did not fit in."""
-        full = self._cut(0)
+    def fail(self, failure: Failure, references: RowReferences | None) -> Batch | None:
+        """Add a row that failed validation, its references to be checked; returns the batch
+        it did not fit in."""
+        check = b""
+        if references is not None:
+            check = RowCheck(row=failure.row, references=references).model_dump_json().encode()
+        full = self._cut(len(check) + 1 if check else 0)
         self.batch.failures.append(failure)
+        if check:
+            self.batch.checks.append(check)
+            self.batch.size += len(check) + 1
         self.batch.last_row = failure.row
         return full
 
     def _cut(self, extra_bytes: int) -> Batch | None:
         batch = self.batch
         rows = len(batch.rows) + len(batch.failures)
-        if rows >= self.max_rows or (batch.rows and batch.size + extra_bytes > self.max_bytes):
+        too_big = batch.to_send and batch.size + extra_bytes > self.max_bytes
+        if rows >= self.max_rows or too_big:
             self.batch = Batch()
             return batch
         return None
@@ -82,8 +102,9 @@ class Batcher:
         return batch if batch.rows or batch.failures else None
 
     def body(self, batch: Batch) -> bytes:
-        """The CommandBatch as JSON, its rows already encoded once."""
-        return self.head + b"[" + b",".join(batch.encoded) + b"]}"
+        """The CommandBatch as JSON, its rows and checks already encoded once."""
+        rows, checks = b",".join(batch.encoded), b",".join(batch.checks)
+        return self.head + b"[" + rows + b'], "checks": [' + checks + b"]}"
 
 
 def _head(job: Job) -> bytes:
@@ -109,7 +130,7 @@ class Sender:
         self.delay = delay
 
     async def send(self, body: bytes, rows: list[ImportedSubscription]) -> BatchResult:
-        """The service's result for every row of the batch."""
+        """The service's result for every row of the batch, and its checks' problems."""
         problem = ""
         for attempt in range(1, self.attempts + 1):
             try:
@@ -121,7 +142,7 @@ class Sender:
                 problem = f"the subscription service could not handle a batch: {exc}"
             log.warning(
                 "command batch not handled",
-                extra={"attempt": attempt, "problem": problem, "first_row": rows[0].row},
+                extra={"attempt": attempt, "problem": problem, "rows": len(rows)},
             )
             if attempt < self.attempts:
                 await asyncio.sleep(self.delay * 2 ** (attempt - 1))

@@ -7,20 +7,18 @@ themselves live in PostgreSQL, which workers also poll.
 
 from __future__ import annotations
 
-import logging
-
-import nats
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
 
 from contracts.subjects import check_namespace, import_queued_subject, imports_stream
-
-log = logging.getLogger(__name__)
+from plumbing import broker
 
 MAX_AGE_SECONDS = 7 * 86400.0
 # The API may send a wake-up again (with the import id as Nats-Msg-Id): within this window the
 # broker keeps one.
 DUPLICATE_WINDOW_SECONDS = 120.0
+# Fields setup brings an existing stream to; every other one an operator may have tuned (replicas,
+# limits, placement) is kept.
+MANAGED_FIELDS = ("subjects", "max_age", "duplicate_window", "discard")
 
 
 def stream_config(namespace: str) -> StreamConfig:
@@ -38,16 +36,5 @@ def stream_config(namespace: str) -> StreamConfig:
 
 
 async def ensure_stream(nats_url: str, namespace: str) -> None:
-    """Create the imports stream if it does not exist yet; idempotent."""
-    wanted = stream_config(namespace)
-    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3)
-    try:
-        jsm = nc.jsm()
-        try:
-            await jsm.stream_info(wanted.name or "")
-        except NotFoundError:
-            # Concurrent setups may race here: the server accepts an identical config twice.
-            await jsm.add_stream(wanted)
-            log.info("created stream", extra={"stream": wanted.name})
-    finally:
-        await nc.close()
+    """Create the imports stream, or bring an existing one to these settings; idempotent."""
+    await broker.ensure_stream(nats_url, stream_config(namespace), MANAGED_FIELDS)

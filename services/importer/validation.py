@@ -1,16 +1,18 @@
-"""A data row checked as the form checks a subscription, its references resolved.
+"""A data row checked as the form checks a subscription, its references kept as text.
 
-Every problem of a row is reported, each naming its column; the subscription service's deciders
-then check the valid rows again, as they check the API's commands.
+Every problem found here is reported, each naming its column. The subscription service resolves
+the references (contact, organization, engineer, service contract) among the tenant's directory
+and its deciders check the valid rows again, as they check the API's commands; a failed row's
+references are sent to be checked too, so that its report lists every problem.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from uuid import UUID
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from contracts.imports import ImportedSubscription, RowError
+from contracts.imports import ImportedSubscription, RowError, RowReferences
 from contracts.spreadsheet import (
     COLUMNS,
     CONTACT,
@@ -26,7 +28,6 @@ from contracts.spreadsheet import (
 )
 from contracts.subscription import Status
 
-from .directory import Directory, Unresolved
 from .table import Record
 from .xlsx.cells import Problem
 
@@ -34,22 +35,36 @@ from .xlsx.cells import Problem
 MAX_LENGTHS = {UNIQUE_ID: 64, NAME: 200, DESCRIPTION: 5000}
 _STATUSES = {s.casefold(): Status(s) for s in STATUSES}
 IDEMPOTENCY_PREFIX = "import:"
+# The reference columns, by their field of RowReferences.
+REFERENCES = {
+    "contact": CONTACT,
+    "organization": ORGANIZATION,
+    "engineer": ENGINEER,
+    "service_contract": SERVICE_CONTRACT,
+}
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row with problems found here; its references, if any, still to be checked."""
+
+    errors: list[RowError]
+    references: RowReferences | None = None
 
 
 class Validator:
     """Checks the rows of one file in order, remembering what earlier rows held."""
 
-    def __init__(self, tenant_id: str, directory: Directory) -> None:
+    def __init__(self, tenant_id: str) -> None:
         self.tenant_id = tenant_id
-        self.directory = directory
         self._unique_ids: dict[str, int] = {}
         self._keys: dict[str, int] = {}
 
-    def check(self, record: Record) -> ImportedSubscription | list[RowError]:
-        """The row ready to send, or every problem it has."""
+    def check(self, record: Record) -> ImportedSubscription | Rejected:
+        """The row ready to send, or every problem found here."""
         errors: list[RowError] = []
         texts = self._texts(record, errors)
-        ids = self._references(record.row, texts, errors)
+        references = _references(texts)
         status = self._status(record.row, texts.get(STATUS), errors)
         for column in (NAME, CONTACT, STATUS, ENGINEER):
             if column not in texts and not _reported(errors, column):
@@ -57,9 +72,10 @@ class Validator:
                 errors.append(RowError(row=record.row, column=column, message=message))
         self._repeated_unique_id(record.row, texts.get(UNIQUE_ID), errors)
         if errors:
-            return sorted(errors, key=_column_order)
+            named = references if references != RowReferences() else None
+            return Rejected(in_column_order(errors), named)
         assert status is not None
-        return self._valid(record.row, texts, ids, status)
+        return self._valid(record.row, texts, references, status)
 
     def _texts(self, record: Record, errors: list[RowError]) -> dict[str, str]:
         """Each known column's text, formula neutralising undone; problems reported."""
@@ -83,20 +99,6 @@ class Validator:
             errors.append(RowError(row=record.row, column=column, message=message))
         return texts
 
-    def _references(
-        self, row: int, texts: dict[str, str], errors: list[RowError]
-    ) -> dict[str, UUID]:
-        ids: dict[str, UUID] = {}
-        for column in (CONTACT, ORGANIZATION, ENGINEER, SERVICE_CONTRACT):
-            text = texts.get(column)
-            if text is None:
-                continue
-            try:
-                ids[column] = self.directory.resolve(column, text)
-            except Unresolved as exc:
-                errors.append(RowError(row=row, column=column, message=str(exc)))
-        return ids
-
     @staticmethod
     def _status(row: int, text: str | None, errors: list[RowError]) -> Status | None:
         if text is None:
@@ -116,31 +118,23 @@ class Validator:
             errors.append(RowError(row=row, column=UNIQUE_ID, message=message))
 
     def _valid(
-        self,
-        row: int,
-        texts: dict[str, str],
-        ids: dict[str, UUID],
-        status: Status,
-    ) -> ImportedSubscription | list[RowError]:
+        self, row: int, texts: dict[str, str], references: RowReferences, status: Status
+    ) -> ImportedSubscription | Rejected:
         fields = {
             "unique_id": texts.get(UNIQUE_ID),
             "name": texts[NAME],
-            "contact_id": ids[CONTACT],
-            "organization_id": ids.get(ORGANIZATION),
-            "engineer_id": ids[ENGINEER],
-            "service_contract_id": ids.get(SERVICE_CONTRACT),
             "status": status,
             "description": texts.get(DESCRIPTION),
         }
-        key = idempotency_key(self.tenant_id, fields)
+        key = idempotency_key(self.tenant_id, fields | references.model_dump())
         first = self._keys.setdefault(key, row)
         if first != row:
             message = (
                 f"row {row} repeats row {first} exactly: a subscription is imported once; give"
                 " it its own Unique ID or Description if it is another one"
             )
-            return [RowError(row=row, column=NAME, message=message)]
-        return ImportedSubscription(row=row, idempotency_key=key, **fields)
+            return Rejected([RowError(row=row, column=NAME, message=message)])
+        return ImportedSubscription(row=row, idempotency_key=key, references=references, **fields)
 
 
 def idempotency_key(tenant_id: str, fields: Mapping[str, object]) -> str:
@@ -148,6 +142,15 @@ def idempotency_key(tenant_id: str, fields: Mapping[str, object]) -> str:
     values = (fields[name] for name in sorted(fields))
     text = "\x1f".join([tenant_id, *("" if v is None else str(v) for v in values)])
     return IDEMPOTENCY_PREFIX + hashlib.sha256(text.encode()).hexdigest()
+
+
+def in_column_order(errors: Iterable[RowError]) -> list[RowError]:
+    """A row's problems in the template's column order (a column's own in the order found)."""
+    return sorted(errors, key=_column_order)
+
+
+def _references(texts: dict[str, str]) -> RowReferences:
+    return RowReferences(**{name: texts.get(column) for name, column in REFERENCES.items()})
 
 
 def _reported(errors: list[RowError], column: str) -> bool:

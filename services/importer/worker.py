@@ -17,10 +17,10 @@ import asyncpg
 from faststream.nats import NatsBroker
 
 from contracts.subjects import commands_subject
+from plumbing.broker import servers
 
 from . import jobs
 from .config import Settings
-from .db import create_pool
 from .jobs import Job, Superseded
 from .run import JobRun, Stopping
 from .sender import Sender, Unanswered
@@ -36,14 +36,14 @@ class Worker:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.broker = NatsBroker(str(settings.nats_url), max_reconnect_attempts=-1)
+        self.broker = NatsBroker(servers(settings.nats_url), max_reconnect_attempts=-1)
         self.wake = asyncio.Event()
         self.wakeups = WakeUps(self.broker, settings, self.wake)
         self.pool: asyncpg.Pool | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and run jobs until `stop` is set; a running job is handed back between batches."""
-        self.pool = await create_pool(self.settings.dsn, self.settings.pool_size)
+        self.pool = await self.settings.create_pool("wispgate-importer", self.settings.pool_size)
         self.wakeups.pool = self.pool
         try:
             await self._connect(stop)

@@ -1,15 +1,16 @@
-"""An import judged without PostgreSQL or NATS: the worker's reading and checking steps."""
+"""An import judged without PostgreSQL or NATS: the worker's reading and checking steps, then
+the references resolved as the `commands` process resolves them (its pure directory index)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
-from contracts.imports import ImportedSubscription
-from services.importer.directory import Directory
+from contracts.imports import ImportedSubscription, RowError
 from services.importer.table import Table, records, scan
-from services.importer.validation import Validator
+from services.importer.validation import Rejected, Validator, in_column_order
 from services.importer.xlsx import Limits, open_workbook
+from services.subscription.commands.references import Directory
 
 TENANT = "t-offline"
 
@@ -17,7 +18,8 @@ TENANT = "t-offline"
 @dataclass
 class Outcome:
     table: Table
-    valid: list[ImportedSubscription] = field(default_factory=list)
+    sent: list[ImportedSubscription] = field(default_factory=list)  # as the importer sends them
+    valid: list[ImportedSubscription] = field(default_factory=list)  # references resolved
     errors: dict[int, list[tuple[str | None, str]]] = field(default_factory=dict)
 
     def messages(self, row: int) -> list[str]:
@@ -25,17 +27,27 @@ class Outcome:
 
 
 def judge(data: bytes, directory: Directory, limits: Limits | None = None) -> Outcome:
-    """What the worker would send and report for this file."""
+    """What the worker would send, and report once the references are resolved."""
     limits = limits or Limits()
     workbook = open_workbook(data, limits)
     outcome = Outcome(scan(workbook, limits))
-    validator = Validator(TENANT, directory)
+    validator = Validator(TENANT)
     for record in records(workbook, outcome.table):
         checked = validator.check(record)
-        if isinstance(checked, list):
-            outcome.errors[record.row] = [(e.column, e.message) for e in checked]
+        errors: list[RowError] = []
+        if isinstance(checked, Rejected):
+            errors = checked.errors
+            if checked.references is not None:
+                errors += directory.resolve_row(record.row, checked.references).errors
         else:
-            outcome.valid.append(checked)
+            outcome.sent.append(checked)
+            resolved = directory.resolve_row(record.row, checked.references)
+            errors = resolved.errors
+            if not errors:
+                ids = {**resolved.ids, "references": None}
+                outcome.valid.append(checked.model_copy(update=ids))
+        if errors:
+            outcome.errors[record.row] = [(e.column, e.message) for e in in_column_order(errors)]
     return outcome
 
 

@@ -109,7 +109,7 @@ def test_references_missing_ambiguous_or_deactivated(people: People) -> None:
 
 
 def test_another_tenants_entries_do_not_resolve(people: People) -> None:
-    from services.importer.directory import Directory
+    from services.subscription.commands.references import Directory
 
     data = xlsx([HEADERS, ["", "Fibre", *GOOD[2:]]])
     outcome = judge(data, Directory([]))

@@ -11,10 +11,10 @@ import asyncpg
 import nats
 import pytest
 
+from contracts.deadletters import CONSUMER_HEADER, DELIVERIES_HEADER, ERROR_HEADER
 from contracts.subjects import dead_letter_subject, import_queued_subject, imports_stream
 from services.importer.config import Settings
 from services.importer.stream import ensure_stream
-from services.importer.wakeups import CONSUMER_HEADER, DELIVERIES_HEADER, ERROR_HEADER
 from services.importer.worker import Worker
 from tests.importer.test_jobs import queued
 

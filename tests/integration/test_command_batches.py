@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import sys
@@ -15,15 +16,22 @@ import httpx
 import nats
 import pytest
 
-from contracts.imports import BatchResult, CommandBatch, ImportedSubscription
+from contracts.imports import (
+    BatchResult,
+    CommandBatch,
+    ImportedSubscription,
+    RowCheck,
+    RowReferences,
+)
 from contracts.subjects import commands_subject
+from plumbing import eventlog
 from services.subscription.commands.server import CommandServer
 from services.subscription.config import Settings
 from services.subscription.write.batches import Batches
 from services.subscription.write.eventstore import EventStore, Reservation
 from services.subscription.write.unique_ids import UniqueIds
 from tests.conftest import ROOT
-from tests.integration.conftest import directory, new_subscription
+from tests.integration.conftest import ClientFactory, directory, new_subscription, project
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +47,17 @@ def row(number: int, refs: dict[str, Any], **fields: Any) -> ImportedSubscriptio
     """A resolved spreadsheet row with a key of its own."""
     values = {"name": f"Imported {number}", "status": "Active", **refs, **fields}
     return ImportedSubscription(row=number, idempotency_key=f"import:{uuid4().hex}", **values)
+
+
+def text_row(number: int, **texts: str) -> ImportedSubscription:
+    """A row naming its references by the text of its cells, as the importer sends it."""
+    return ImportedSubscription(
+        row=number,
+        idempotency_key=f"import:{uuid4().hex}",
+        name=f"Imported {number}",
+        status="Active",
+        references=RowReferences(**texts),
+    )
 
 
 def batch(tenant_id: str, rows: Sequence[ImportedSubscription], **fields: Any) -> CommandBatch:
@@ -248,17 +267,116 @@ async def test_a_value_taken_after_the_check_fails_only_its_row(
     assert len(await imported_events(pool, tenant_of(api))) == 2
 
 
+async def projected(pool: asyncpg.Pool) -> None:
+    """The read side holds everything stored so far."""
+    await project(pool, await eventlog.head(pool))
+
+
+@pytest.mark.usefixtures("server")
+async def test_references_named_by_text_resolve_by_id_email_name_number_or_title(
+    api: httpx.AsyncClient, nc: nats.NATS, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    refs = await directory(api)
+    await projected(pool)
+    rows = [
+        text_row(2, contact="JANE@example.net", organization="Acme Farms", engineer="Alice Ng",
+                 service_contract="SC-1"),
+        text_row(3, contact="Jane Doe", organization=refs["organization_id"],
+                 engineer=f" {refs['engineer_id']} ", service_contract="Rural 50"),
+    ]  # fmt: skip
+    sent = batch(tenant_of(api), rows)
+    result = await send(nc, settings, sent)
+
+    assert result.error is None and outcomes(result) == ["created", "created"]
+    for event in await imported_events(pool, tenant_of(api)):
+        data = event["data"]
+        fields = ("contact_id", "organization_id", "engineer_id", "service_contract_id")
+        assert {f: data[f] for f in fields} == {f: str(refs[f]) for f in fields}
+    again = await send(nc, settings, sent)
+    assert again.results == result.results
+
+
+@pytest.mark.usefixtures("server")
+async def test_references_that_name_no_single_active_entry_fail_with_every_problem(
+    api: httpx.AsyncClient,
+    nc: nats.NATS,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    client_for: ClientFactory,
+) -> None:
+    await directory(api)
+    await api.post("/api/v1/contacts", json={"name": "Jane Doe", "email": "other@example.net"})
+    old = (await api.post("/api/v1/contacts", json={"name": "Old Customer"})).json()["id"]
+    assert (await api.post(f"/api/v1/contacts/{old}/deactivate", json={})).status_code == 200
+    foreign = await directory(await client_for())
+    await projected(pool)
+    rows = [
+        text_row(2, contact="Jane Doe", organization="Nobody Inc", engineer="alice ng",
+                 service_contract="SC-2"),
+        text_row(3, contact="Old Customer", engineer=foreign["engineer_id"]),
+        text_row(4, contact="jane@example.net", engineer="Alice Ng"),
+    ]  # fmt: skip
+    checks = [
+        RowCheck(row=5, references=RowReferences(contact="Nobody", engineer="Alice Ng")),
+        RowCheck(row=6, references=RowReferences(engineer="Alice Ng")),
+    ]
+    result = await send(nc, settings, batch(tenant_of(api), rows, checks=checks))
+
+    assert outcomes(result) == ["failed", "failed", "created"]
+    first = result.results[0]
+    assert [(e.row, e.column, e.message) for e in first.errors] == [
+        (2, "Contact", "Contact 'Jane Doe' matches 2 contacts: use the ID or the email or exact"
+                       " name of one of them"),
+        (2, "Organization", "Organization 'Nobody Inc' matches no organization by ID, email or"
+                            " exact name"),
+        (2, "Engineer", "Engineer 'alice ng' matches no engineer by ID, email or exact name"),
+        (2, "Service Contract", "Service Contract 'SC-2' matches no service contract by ID,"
+                                " number or exact title"),
+    ]  # fmt: skip
+    assert (first.column, first.message) == ("Contact", first.errors[0].message)
+    assert [(e.column, e.message) for e in result.results[1].errors] == [
+        ("Contact", "Contact 'Old Customer' is a deactivated contact"),
+        ("Engineer", f"Engineer {foreign['engineer_id']!r} matches no engineer by ID, email or"
+                     " exact name"),
+    ]  # fmt: skip
+    assert [(c.row, c.outcome, c.message) for c in result.checks] == [
+        (5, "failed", "Contact 'Nobody' matches no contact by ID, email or exact name")
+    ]
+    only_checks = await send(nc, settings, batch(tenant_of(api), [], checks=checks))
+    assert only_checks.results == [] and only_checks.checks == result.checks
+
+
+@pytest.mark.usefixtures("server")
+async def test_references_resolve_once_the_directory_holds_what_was_stored_before(
+    api: httpx.AsyncClient, nc: nats.NATS, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """An entry registered just before the batch is found: the read model is waited for."""
+    await directory(api)
+
+    async def project_later() -> None:
+        await asyncio.sleep(0.5)
+        await projected(pool)
+
+    sent = batch(tenant_of(api), [text_row(2, contact="Jane Doe", engineer="Alice Ng")])
+    result, _ = await asyncio.gather(send(nc, settings, sent), project_later())
+    assert outcomes(result) == ["created"]
+
+
 @pytest.mark.usefixtures("server")
 async def test_a_malformed_request_is_answered_with_an_error(
     api: httpx.AsyncClient, nc: nats.NATS, settings: Settings
 ) -> None:
     refs = await directory(api)
     foreign = batch('x"; drop table events.events; --', [row(2, refs)])
+    mine = batch(tenant_of(api), [row(2, refs)]).model_dump(mode="json")
+    both = mine["rows"][0] | {"references": {"contact": "Jane Doe"}}
     for data in (
         b"not json",
         b"{}",
         b'{"import_id": "x", "rows": []}',
         foreign.model_dump_json().encode(),
+        json.dumps(mine | {"rows": []}).encode(),
+        json.dumps(mine | {"rows": [both]}).encode(),
     ):
         result = await send(nc, settings, data)
         assert result.error is not None and result.error.startswith("not a command batch")

@@ -8,6 +8,9 @@ the handler's return value, and a stop that waits for the batches in flight
 (`graceful_timeout`). The handler takes the raw message body and parses it itself, so a
 malformed request is answered with a BatchResult naming the problem rather than dropped by
 the framework's own validation.
+
+Rows name their references by text: references.py resolves them before batches.py decides and
+appends the rows.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from contracts.imports import BatchResult, CommandBatch
 from contracts.subjects import check_tenant, commands_subject, durable_name
 from plumbing.broker import servers
 from plumbing.process import stop_on_signals
+from services.subscription.commands.references import References
 from services.subscription.config import Settings
 from services.subscription.publishing.hints import AppendHints
 from services.subscription.write.batches import Batches
@@ -40,18 +44,25 @@ CONNECT_RETRY_SECONDS = 2.0
 GRACEFUL_SECONDS = 30.0
 
 
-async def answer(batches: Batches, data: bytes) -> bytes:
+async def answer(batches: Batches, references: References, data: bytes) -> bytes:
     """The reply to one request: a BatchResult as JSON, whatever the request held."""
     batch = _parse(data)
     if isinstance(batch, str):
         result = BatchResult(error=f"not a command batch: {batch}")
     else:
         try:
-            result = await batches.handle(batch)
+            result = await handle(batches, references, batch)
         except Exception as exc:
             log.exception("command batch failed", extra={"import_id": str(batch.import_id)})
             result = BatchResult(error=f"the batch was not handled ({exc}); send it again")
     return result.model_dump_json().encode()
+
+
+async def handle(batches: Batches, references: References, batch: CommandBatch) -> BatchResult:
+    """Resolve the rows' references, then create the rows; the checked rows' problems."""
+    resolved, checks = await references.resolve(batch)
+    result = await batches.handle(batch, resolved) if batch.rows else BatchResult()
+    return result.model_copy(update={"checks": checks}) if checks else result
 
 
 def _parse(data: bytes) -> CommandBatch | str:
@@ -90,6 +101,7 @@ class CommandServer:
         )
         await self.hints.start()
         batches = Batches(EventStore(self.pool), UniqueIds(self.pool), self.hints.appended)
+        references = References(self.pool, self.settings.read_wait_seconds)
         ns = self.settings.namespace
 
         @self.broker.subscriber(
@@ -98,7 +110,7 @@ class CommandServer:
             max_workers=self.settings.commands_concurrency,
         )
         async def serve(msg: NatsMessage) -> bytes:
-            return await answer(batches, msg.body)
+            return await answer(batches, references, msg.body)
 
         while not stop.is_set():
             try:

@@ -90,3 +90,13 @@ def item(kind: str, row: asyncpg.Record) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+
+
+REFERABLE = """
+select id, kind, name, number, email, active from read.directory where tenant_id = $1
+"""
+
+
+async def referable_entries(pool: asyncpg.Pool, tenant_id: str) -> list[asyncpg.Record]:
+    """Every entry of the tenant with what a spreadsheet may name it by (import references)."""
+    return await pool.fetch(REFERABLE, tenant_id)

@@ -1,8 +1,9 @@
 """Import jobs as the API sees them: stored on upload, read back for their state and errors.
 
-The schema `imports` belongs to the importer; the API only inserts a queued job with its file
-(one transaction, so the worker never finds a job without its file) and reads what the worker
-reports.
+The schema `imports` belongs to the importer, the only service writing it. This module uses
+only the interface the importer publishes (services/importer/migrations/0002): the function
+`imports.submit`, which stores a file and its queued job in one statement, and the views
+`imports.job_states`, `imports.job_errors` and `imports.job_failed_rows`.
 """
 
 from __future__ import annotations
@@ -20,36 +21,32 @@ from contracts.imports import ImportJob, RowError
 MAX_LISTED_ERRORS = 1_000
 PAGE_ROWS = 2_000
 
-INSERT_JOB = """
-insert into imports.jobs (id, tenant_id, actor, filename, dry_run, file_size)
-values ($1, $2, $3, $4, $5, $6)
-"""
-INSERT_FILE = "insert into imports.files (job_id, content) values ($1, $2)"
+SUBMIT = "select imports.submit($1, $2, $3, $4, $5, $6)"
 
 JOB = """
 select id, state, dry_run, filename, rows_total, rows_processed, rows_created, rows_skipped,
        rows_failed, position, message
-from imports.jobs where tenant_id = $1 and id = $2
+from imports.job_states where tenant_id = $1 and id = $2
 """
-EXISTS = "select exists (select 1 from imports.jobs where tenant_id = $1 and id = $2)"
+EXISTS = "select exists (select 1 from imports.job_states where tenant_id = $1 and id = $2)"
 ERRORS = """
-select sheet_row as row, column_name as column, message from imports.row_errors
+select sheet_row as row, column_name as column, message from imports.job_errors
 where job_id = $1 order by sheet_row, seq limit $2
 """
 # A file has one header row, so a header's place among a row's cells is the same in every row.
 HEADERS = """
 select header from (
     select cell ->> 0 as header, min(place) as place
-    from imports.failed_rows, jsonb_array_elements(cells) with ordinality as c(cell, place)
+    from imports.job_failed_rows, jsonb_array_elements(cells) with ordinality as c(cell, place)
     where job_id = $1 group by 1
 ) headers order by place
 """
 FAILED_ROWS = """
-select sheet_row, cells from imports.failed_rows
+select sheet_row, cells from imports.job_failed_rows
 where job_id = $1 and sheet_row > $2 order by sheet_row limit $3
 """
 ERRORS_OF_ROWS = """
-select sheet_row, message from imports.row_errors
+select sheet_row, message from imports.job_errors
 where job_id = $1 and sheet_row between $2 and $3 order by sheet_row, seq
 """
 
@@ -67,18 +64,16 @@ class Upload:
 
 
 async def store(pool: asyncpg.Pool, upload: Upload) -> None:
-    """Insert the queued job and its file in one transaction."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            INSERT_JOB,
-            upload.import_id,
-            upload.tenant_id,
-            upload.actor,
-            upload.filename,
-            upload.dry_run,
-            len(upload.content),
-        )
-        await conn.execute(INSERT_FILE, upload.import_id, upload.content)
+    """Hand the file to the importer: it stores the file and the queued job in one statement."""
+    await pool.fetchval(
+        SUBMIT,
+        upload.import_id,
+        upload.tenant_id,
+        upload.actor,
+        upload.filename,
+        upload.dry_run,
+        upload.content,
+    )
 
 
 async def find(pool: asyncpg.Pool, tenant_id: str, import_id: UUID) -> ImportJob | None:

@@ -1,9 +1,11 @@
 """One row of an import batch: its command, decision, append, remembered answer and result.
 
 Pure mapping between the importer's contract (contracts.imports) and the event store's terms;
-batches.py does the I/O. A row's remembered answer names the import and the row that created
-it, so a replay can tell a worker restarted mid-file (the same row of the same import: created)
-from anything else (the same file uploaded again, a repeated line: skipped).
+batches.py does the I/O. A row naming its references by text has them resolved beforehand (the
+commands process's references.py): the ids found, or every problem, each naming its column. A
+row's remembered answer names the import and the row that created it, so a replay can tell a
+worker restarted mid-file (the same row of the same import: created) from anything else (the
+same file uploaded again, a repeated line: skipped).
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from contracts.base import Event
 from contracts.commands import CreateSubscription
 from contracts.envelope import Metadata
-from contracts.imports import CommandBatch, ImportedSubscription, RowResult
+from contracts.imports import CommandBatch, ImportedSubscription, RowError, RowResult
 from contracts.spreadsheet import FIELD_COLUMNS
 from services.subscription.domain import subscription
 from services.subscription.domain.errors import DomainError
@@ -30,7 +32,15 @@ from services.subscription.write.eventstore import (
 from services.subscription.write.handlers import claims_change
 from services.subscription.write.unique_ids import number_of
 
-CREATED = "created"  # the outcome kept under the key, as the use cases name it
+CREATED = 201
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a row's reference texts name: ids by the command's field, or what is wrong."""
+
+    ids: dict[str, UUID] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
 
 
 @dataclass
@@ -38,6 +48,7 @@ class Row:
     """One row on its way through a batch; `result` is set once its outcome is known."""
 
     source: ImportedSubscription
+    resolved: Resolved = field(default_factory=Resolved)
     result: RowResult | None = None
     command: CreateSubscription | None = None
     events: list[Event] = field(default_factory=list)
@@ -50,15 +61,15 @@ class Row:
 
     def prepare(self, unique_id: str, now: datetime) -> None:
         """The create command, as `POST /subscriptions` builds it."""
-        s = self.source
+        s, ids = self.source, self.resolved.ids
         self.command = CreateSubscription(
             subscription_id=uuid4(),
             unique_id=unique_id,
             name=s.name,
-            contact_id=s.contact_id,
-            organization_id=s.organization_id,
-            engineer_id=s.engineer_id,
-            service_contract_id=s.service_contract_id,
+            contact_id=s.contact_id or ids["contact_id"],
+            organization_id=s.organization_id or ids.get("organization_id"),
+            engineer_id=s.engineer_id or ids["engineer_id"],
+            service_contract_id=s.service_contract_id or ids.get("service_contract_id"),
             status=s.status,
             description=s.description,
             now=now,
@@ -81,6 +92,10 @@ class Row:
         self.result = RowResult(
             row=self.source.row, outcome="failed", column=column, message=message
         )
+
+    def fail_unresolved(self) -> None:
+        """A reference text names no single active entry."""
+        self.result = failed_result(self.source.row, self.resolved.errors)
 
     def fail_taken(self, value: Reservation) -> None:
         """Another subscription of the tenant holds the value."""
@@ -151,6 +166,14 @@ class Row:
         }
         key = IdempotencyKey(batch.tenant_id, self.source.idempotency_key, digest)
         return Remember(key, CREATED, body, stream_id=self.command.subscription_id)
+
+
+def failed_result(row: int, errors: list[RowError]) -> RowResult:
+    """A failed row's result with every problem (the first also as column and message)."""
+    first = errors[0]
+    return RowResult(
+        row=row, outcome="failed", column=first.column, message=first.message, errors=errors
+    )
 
 
 def highest_imported(rows: list[Row]) -> str | None:

@@ -5,21 +5,23 @@ A CommandBatch holds rows of one tenant to create as subscriptions. Each row is 
 in one statement, each under its own idempotency key, so a batch is never half applied and a
 batch sent again creates nothing twice (batch_rows.py says how a replay is answered).
 
-A row fails alone: a decider's refusal, or a Unique ID taken in the tenant or repeated in the
-batch. Reservations are checked by reading before the append; should another writer take a
-value in between, the append fails as a whole, the row asking for the value the holder query
-names is failed, and the others are appended.
+A row fails alone: a reference text that names no single active entry (resolved beforehand,
+see batch_rows.Resolved), a decider's refusal, or a Unique ID taken in the tenant or repeated in
+the batch. A row answered before is answered the same way again, whatever its references name
+now. Reservations are checked by reading before the append; should another writer take a value
+in between, the append fails as a whole, the row asking for the value the holder query names is
+failed, and the others are appended.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from contracts.imports import BatchResult, CommandBatch
 from services.subscription.domain import subscription
-from services.subscription.write.batch_rows import Row, highest_imported
+from services.subscription.write.batch_rows import Resolved, Row, highest_imported
 from services.subscription.write.eventstore import (
     AlreadyAnswered,
     EventStore,
@@ -49,11 +51,16 @@ class Batches:
         self._unique_ids = unique_ids
         self._on_appended = on_appended  # after each commit: wake the relay (hints.py)
 
-    async def handle(self, batch: CommandBatch) -> BatchResult:
-        """One result per row, in the batch's order, and the highest position appended."""
+    async def handle(
+        self, batch: CommandBatch, resolved: Sequence[Resolved] | None = None
+    ) -> BatchResult:
+        """One result per row, in the batch's order, and the highest position appended.
+
+        `resolved` holds, row by row, what the rows' reference texts name.
+        """
         for _ in range(ATTEMPTS):
             try:
-                result = await self._attempt(batch)
+                result = await self._attempt(batch, resolved or [Resolved() for _ in batch.rows])
             except AlreadyAnswered as exc:
                 log.info("a copy of the batch committed first", extra={"key": exc.key})
                 continue
@@ -61,9 +68,12 @@ class Batches:
             return result
         raise RuntimeError("copies of this batch kept committing first; send it again")
 
-    async def _attempt(self, batch: CommandBatch) -> BatchResult:
-        rows = [Row(source) for source in batch.rows]
+    async def _attempt(self, batch: CommandBatch, resolved: Sequence[Resolved]) -> BatchResult:
+        rows = [Row(source, found) for source, found in zip(batch.rows, resolved, strict=True)]
         position = await self._recall(batch, rows)
+        for row in rows:
+            if row.result is None and row.resolved.errors:
+                row.fail_unresolved()
         await self._decide(batch, [r for r in rows if r.result is None])
         await self._check_reservations(batch.tenant_id, [r for r in rows if r.result is None])
         valid = [r for r in rows if r.result is None]
