@@ -32,7 +32,7 @@ from services.subscription.write.eventstore import (
 from services.subscription.write.handlers import claims_change
 from services.subscription.write.unique_ids import number_of
 
-CREATED = 201
+CREATED = "created"  # the outcome kept under the key, as the use cases name it
 
 
 @dataclass(frozen=True)
