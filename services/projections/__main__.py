@@ -1,4 +1,5 @@
-"""Command line of the projections: `python -m services.projections setup|worker|rebuild|status`."""
+"""Command line of the projections: `python -m services.projections setup|worker|rebuild|status`,
+and `dead-letters list|replay`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import json
 import os
 from typing import Annotated
+from uuid import UUID
 
 import typer
 
@@ -79,6 +81,63 @@ def status() -> None:
         }
 
     typer.echo(json.dumps(asyncio.run(main()), indent=2))
+
+
+letters = typer.Typer(help="Events a projection gave up on: list them, replay them once fixed.")
+app.add_typer(letters, name="dead-letters")
+
+ProjectionOption = Annotated[str | None, typer.Option("--projection", "-p", help="Only this one")]
+
+
+@letters.command("list")
+def list_dead_letters(projection: ProjectionOption = None) -> None:
+    """Print the dead letters, oldest event first, one per line, tab-separated."""
+    from . import deadletters
+
+    async def main() -> list[deadletters.DeadLetter]:
+        pool = await get_settings().create_pool("wispgate-projections-dead-letters", 2)
+        try:
+            return await deadletters.listing(pool, projection)
+        finally:
+            await pool.close()
+
+    rows = asyncio.run(main())
+    typer.echo("event_id\tposition\tprojection\ttenant\ttype\treason\twhen")
+    for d in rows:
+        when = d.created_at.isoformat(timespec="seconds")
+        fields = [d.event_id, d.position, d.projection, d.tenant_id, d.type, d.error, when]
+        typer.echo("\t".join(" ".join(str(f).split()) for f in fields))
+    typer.echo(f"{len(rows)} dead letter(s)", err=True)
+
+
+@letters.command("replay")
+def replay_dead_letters(
+    projection: ProjectionOption = None,
+    event: Annotated[UUID | None, typer.Option("--event", "-e", help="Only this event")] = None,
+) -> None:
+    """Apply dead letters again, by rebuilding their projections; exit 1 if any still fails."""
+    from plumbing.postgres import create_pool
+
+    from .replay import Replayed, replay
+
+    settings = get_settings()
+    configure(settings.log_level)
+
+    async def main() -> list[Replayed]:
+        # No statement timeout: like a rebuild, the swap may take a while.
+        name = "wispgate-projections-replay"
+        pool = await create_pool(settings.dsn, name, 6, statement_timeout=0)
+        try:
+            return await replay(pool, projection, event, settings.batch_size)
+        finally:
+            await pool.close()
+
+    outcome = asyncio.run(main())
+    for r in outcome:
+        typer.echo(f"{r.projection}\t{r.event_id}\t" + ("applied" if r.error is None else r.error))
+    typer.echo(f"{len(outcome)} dead letter(s) replayed", err=True)
+    if any(r.error is not None for r in outcome):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 class Settings(ServiceSettings):
-    # An event is given up on after this many failed attempts to apply it, and a wake-up
-    # message whose pass kept failing is acked on this delivery.
+    # A wake-up message whose pass kept failing (the database away) is acked on this delivery.
+    # Events are not counted against it: see failures.py for when one is dead-lettered.
     max_deliveries: int = Field(5, alias="PROJECTIONS_MAX_DELIVERIES", ge=1, le=100)
     # First retry delay in seconds; it doubles with every further attempt, up to retry_max_delay.
     retry_delay: float = Field(1.0, alias="PROJECTIONS_RETRY_DELAY", gt=0)

@@ -15,16 +15,17 @@ import gc
 import logging
 import multiprocessing
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from uuid import UUID
 
 import asyncpg
 import uvloop
 
 from plumbing.postgres import create_pool
 
-from . import checkpoints
+from . import checkpoints, deadletters
 from .bulk import Writer
 from .catalog import chosen
 from .projection import SHADOW, Projection
@@ -79,18 +80,29 @@ async def _rebuild_with_pool(dsn: str, names: Sequence[str], batch_size: int) ->
 
 
 async def build_shadows(
-    pool: asyncpg.Pool, names: Sequence[str] | None = None, batch_size: int = 5000
+    pool: asyncpg.Pool,
+    names: Sequence[str] | None = None,
+    batch_size: int = 5000,
+    replaying: Collection[UUID] = (),
 ) -> Catchup:
-    """Fill fresh shadow tables from position 0 up to the horizon; nothing is swapped yet."""
+    """Fill fresh shadow tables from position 0 up to the horizon; nothing is swapped yet.
+
+    Dead letters in `replaying` are applied again where they stand in the order; those failing
+    still are skipped, and the swap keeps them. Such a rebuild writes as the worker does (no
+    bulk load), so that a failing write is blamed on its event rather than stopping it.
+    """
     projections = [cls(SHADOW) for cls in chosen(names)]
     async with pool.acquire() as conn:
         for projection in projections:
             await create_shadow(conn, projection)
-    catchup = Catchup(pool, projections, batch_size=batch_size, shadow=True)
+    catchup = Catchup(pool, projections, batch_size=batch_size, shadow=True, replaying=replaying)
     names = [p.name for p in projections]
     log.info("rebuild started", extra={"projections": names})
     started = time.monotonic()
-    await _bulk_load(pool, catchup, projections)
+    if replaying:
+        await catchup.run_pass()
+    else:
+        await _bulk_load(pool, catchup, projections)
     loaded = time.monotonic()
     log.info(
         "rebuild loaded",
@@ -201,3 +213,5 @@ async def _swap_in(conn: asyncpg.Connection, catchup: Catchup, track: Track) -> 
             # Renaming a constraint's index renames the constraint too.
             await conn.execute(f'alter index if exists read."{name}{SHADOW}" rename to "{name}"')
     await checkpoints.replace(conn, projection.name, track.checkpoint)
+    # With the tables that now include them: a rebuild never skips an applied event.
+    await deadletters.settle(conn, projection.name, catchup.replaying, catchup.still_failing)

@@ -1,10 +1,12 @@
-"""Events a projection cannot apply: retried with a growing delay, then given up on for good.
+"""Events a projection cannot apply: given up on at once, or after one retry.
 
-A failing event blocks its projection only (the others go on). After `max_attempts` failed
-passes it is given up on, here and nowhere else: recorded in read.dead_letters, announced once
-(the worker publishes it on `{ns}.dlq.projections`), and skipped from then on, by every worker
-and every rebuild. Until the record and the announcement both succeed, the projection stays
-stuck on the event and tries again.
+A data error (see `failures`) is given up on at the first attempt; an unexplained one is tried
+again once after the backoff's first delay (`max_attempts`: 2 in the worker), so one
+tenant's event holds its projection, and every other tenant's rows in it, that long at most.
+Given up on means, here and nowhere else: recorded in read.dead_letters, announced once (the
+worker publishes it on `{ns}.dlq.projections`), and skipped from then on, by every worker and
+every rebuild until it is replayed. Until the record and the announcement both succeed, the
+projection stays stuck on the event and tries again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from plumbing.eventlog import Checkpoint, StoredEvent
 from plumbing.redelivery import Backoff
 
 from . import deadletters
+from .failures import Kind, classify
 from .projection import Projection
 
 log = logging.getLogger(__name__)
@@ -57,7 +60,7 @@ class Track:
 
 
 class Retries:
-    """Counts the failed attempts at an event, and gives it up after `max_attempts`."""
+    """Counts the failed attempts at an event, and gives it up by the kind of failure."""
 
     def __init__(
         self,
@@ -82,12 +85,14 @@ class Retries:
         attempts = (previous.attempts if same and previous else 0) + 1
         retry_at = time.monotonic() + self.backoff.delay(attempts)
         track.failure = Failure(event, error, attempts, retry_at)
+        kind = classify(exc)
         log.error(
             "projection failed on an event",
-            extra=fields(name, event) | {"attempts": attempts, "error": error},
+            extra=fields(name, event) | {"attempts": attempts, "error": error, "kind": kind.value},
             exc_info=exc if attempts == 1 else None,  # the traceback once, not at every retry
         )
-        return attempts >= self.max_attempts and await self._give_up(track, event, error, attempts)
+        limit = 1 if kind is Kind.DATA else self.max_attempts
+        return attempts >= limit and await self._give_up(track, event, error, attempts)
 
     async def _give_up(self, track: Track, event: StoredEvent, error: str, attempts: int) -> bool:
         name = track.projection.name

@@ -7,7 +7,9 @@ leaves the read model equal to a rebuild up to its checkpoint, and duplicates, r
 restarts cannot apply anything twice. Broker messages only say "look again".
 
 When a batch fails it is split in halves until the failing event is found, so the events before
-it are applied. That event blocks its projection until `retries` retries it or gives it up.
+it are applied; `retries` then decides by the kind of failure (see `failures`): a data error is
+dead-lettered at once and the events after it are applied in the same pass, an unexplained one
+is retried once; a transient one pauses the projection until a later pass.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
+from uuid import UUID
 
 import asyncpg
 
@@ -25,24 +28,11 @@ from plumbing.redelivery import Backoff
 
 from . import checkpoints, deadletters
 from .bulk import WriteFailed
+from .failures import UNEXPLAINED_ATTEMPTS, Kind, classify
 from .projection import Projection
 from .retries import Retries, Track
 
 log = logging.getLogger(__name__)
-
-# Failures of the database or the connection, not of the event: retried, never counted.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.TransactionRollbackError,
-    asyncpg.InvalidCachedStatementError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.InsufficientResourcesError,
-    asyncpg.ObjectNotInPrerequisiteStateError,
-    asyncpg.IdleInTransactionSessionTimeoutError,
-    asyncpg.UndefinedTableError,
-)
 
 DEFAULT_BACKOFF = Backoff()
 
@@ -56,7 +46,8 @@ class Catchup:
 
     Live (`shadow=False`): checkpoints live in read.checkpoints and move in the batch's
     transaction. Shadow (rebuilds): checkpoints start at 0 and stay in memory, and a failing
-    event raises `EventFailed` instead of being retried.
+    event raises `EventFailed` instead of being retried, unless it is a dead letter being
+    replayed (`replaying`): that one is skipped again, and why is kept in `still_failing`.
     """
 
     def __init__(
@@ -65,16 +56,19 @@ class Catchup:
         projections: Sequence[Projection],
         *,
         batch_size: int = 5000,
-        max_attempts: int = 5,
+        max_attempts: int = UNEXPLAINED_ATTEMPTS,
         backoff: Backoff = DEFAULT_BACKOFF,
         shadow: bool = False,
         on_dead_letter: deadletters.Announce | None = None,
+        replaying: Collection[UUID] = (),
     ) -> None:
         self.pool = pool
         self.tracks = [Track(p) for p in projections]
         self.batch_size = batch_size
         self.shadow = shadow
         self.retries = Retries(pool, max_attempts, backoff, on_dead_letter)
+        self.replaying = frozenset(replaying)
+        self.still_failing: dict[tuple[str, UUID], str] = {}  # (projection, event): error
         self.applied = 0  # events read and applied (or passed over), for metrics
         self._started = False
         self._lock = asyncio.Lock()
@@ -153,7 +147,7 @@ class Catchup:
         async with _use(self.pool, conn) as c:
             for track in self.tracks:
                 name = track.projection.name
-                track.skipped = await deadletters.skipped(c, name)
+                track.skipped = await deadletters.skipped(c, name) - self.replaying
                 if not self.shadow:
                     track.checkpoint = await checkpoints.current(c, name, ensure=True)
         self._started = True
@@ -164,18 +158,18 @@ class Catchup:
         """Apply events after the track's checkpoint; False when the track is stuck."""
         try:
             await self._commit(track, events, conn)
-        except TRANSIENT as exc:
-            if self.shadow:
-                raise  # a rebuild has no later pass: it stops rather than swap in a gap
-            log.warning(
-                "projection paused by a database error",
-                extra={"projection": track.projection.name, "error": repr(exc)},
-            )
-            self._paused = exc
-            return False
         except WriteFailed:
             raise  # an earlier batch's write: splitting this one would blame an innocent event
         except Exception as exc:
+            if classify(exc) is Kind.TRANSIENT:
+                if self.shadow:
+                    raise  # a rebuild has no later pass: it stops rather than swap in a gap
+                log.warning(
+                    "projection paused by a database error",
+                    extra={"projection": track.projection.name, "error": repr(exc)},
+                )
+                self._paused = exc
+                return False
             if len(events) > 1:
                 half = len(events) // 2
                 return await self._apply(track, events[:half], conn) and await self._apply(
@@ -218,6 +212,10 @@ class Catchup:
         if self.shadow:
             # A rebuild skips what was dead-lettered before it began and stops at anything else.
             name = track.projection.name
+            if event.event_id in self.replaying:
+                self.still_failing[name, event.event_id] = error
+                track.skipped.add(event.event_id)
+                return True
             raise EventFailed(f"{name} cannot apply event {event.event_id}: {error}") from exc
         return await self.retries.failed(track, event, error, exc)
 

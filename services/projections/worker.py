@@ -10,8 +10,9 @@ and callers arriving together share one (`Catchup.catch_up`):
   (`wakeups.Wakeups`: acked after the pass they asked for);
 - a timer, so gaps are filled without any message or hint.
 
-An event a projection cannot apply is retried and finally given up on by the runner alone, which
-records it and has this worker publish it once on `{ns}.dlq.projections`.
+An event a projection cannot apply is given up on by the runner alone (at once for a data error,
+after one retry for an unexplained one; never for a database error), which records it and has
+this worker publish it once on `{ns}.dlq.projections`.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from plumbing.redelivery import Backoff, Redelivery, dead_letter_headers
 
 from .catalog import PROJECTIONS
 from .config import Settings
+from .failures import TRANSIENT
 from .metrics import Metrics
-from .runner import TRANSIENT, Catchup
+from .runner import Catchup
 from .wakeups import Durable, Wakeups
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,6 @@ class Worker:
             self.pool,
             [cls() for cls in PROJECTIONS.values()],
             batch_size=self.settings.batch_size,
-            max_attempts=self.settings.max_deliveries,
             backoff=self.policy.backoff,
             on_dead_letter=self._publish_dead_letter,
         )
