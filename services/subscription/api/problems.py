@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.subscription.http.problem import Problem
 from services.subscription.usecases.errors import (
     AlreadyExists,
     Closed,
@@ -44,26 +45,6 @@ _TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
-
-
-class Problem(Exception):
-    """An error answered as problem+json."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        slug: str | None = None,
-        errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.slug = slug
-        self.errors = errors
-        self.headers = headers
 
 
 def problem_response(

@@ -1,6 +1,6 @@
 """The import pages: upload a spreadsheet, follow the job's progress, see and fetch its errors.
 
-The upload goes through the API's own reading and queueing (api/uploads.py, api/imports.py);
+The upload goes through the same reading and queueing as the API's (http/uploads.py, imports.py);
 the importer worker does the rest and the job page polls its state as JSON.
 """
 
@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData
 
 from contracts.imports import JobState
-from services.subscription.api import imports
-from services.subscription.api.problems import Problem
-from services.subscription.api.uploads import read_upload
+from services.subscription.http import imports
+from services.subscription.http.problem import Problem
+from services.subscription.http.uploads import read_upload
 from services.subscription.read import imports as import_jobs
 from services.subscription.web.pages import render, see_other
 from services.subscription.web.session import CSRF_FIELD, PageError, SignedIn, Writer, check_csrf

@@ -17,7 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
-from services.subscription.api.problems import Problem
+from services.subscription.http.problem import Problem
 
 # Room for the multipart framing and the small fields around the file.
 FORM_OVERHEAD = 64 * 1024
