@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -119,3 +120,9 @@ async def create_pool(
     )
     await pool
     return pool
+
+
+def prepare(dsn: str, migrations: Path) -> int:
+    """Create the database if it is missing and apply a schema owner's migrations (setup)."""
+    asyncio.run(ensure_database(dsn))
+    return migrate(dsn, migrations)

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import uvloop
 
+from plumbing.logs import configure
+
 Main = Callable[[asyncio.Event], Awaitable[None]]
 """A process's body: it runs until the event it is given is set, then winds down."""
 
@@ -28,3 +30,9 @@ def run_until_signal(main: Main) -> None:
         await main(stop_on_signals())
 
     uvloop.run(body())
+
+
+def serve(log_level: str, main: Main) -> None:
+    """A worker process: logging set up, then `main(stop)` until SIGINT or SIGTERM."""
+    configure(log_level)
+    run_until_signal(main)

@@ -21,8 +21,7 @@ def setup() -> None:
 
     settings = get_settings()
     configure(settings.log_level)
-    asyncio.run(postgres.ensure_database(settings.dsn))
-    applied = postgres.migrate(settings.dsn, MIGRATIONS)
+    applied = postgres.prepare(settings.dsn, MIGRATIONS)
     asyncio.run(ensure_stream(settings.nats_url, settings.namespace))
     typer.echo(f"imports schema: {applied} migration(s) applied; imports stream ready")
 
@@ -30,13 +29,12 @@ def setup() -> None:
 @app.command()
 def worker() -> None:
     """Run the importer worker until SIGINT or SIGTERM."""
-    from plumbing.process import run_until_signal
+    from plumbing.process import serve
 
     from .worker import run_worker
 
     settings = get_settings()
-    configure(settings.log_level)
-    run_until_signal(lambda stop: run_worker(settings, stop))
+    serve(settings.log_level, lambda stop: run_worker(settings, stop))
 
 
 if __name__ == "__main__":

@@ -33,13 +33,12 @@ def setup() -> None:
 @app.command()
 def worker() -> None:
     """Run the projection worker until SIGINT or SIGTERM (on uvloop, as the API and relay)."""
-    from plumbing.process import run_until_signal
+    from plumbing.process import serve
 
     from .worker import run_worker
 
     settings = get_settings()
-    configure(settings.log_level)
-    run_until_signal(lambda stop: run_worker(settings, stop))
+    serve(settings.log_level, lambda stop: run_worker(settings, stop))
 
 
 @app.command()

@@ -26,8 +26,7 @@ def setup() -> None:
 
     settings = get_settings()
     configure(settings.log_level)
-    asyncio.run(postgres.ensure_database(settings.dsn))
-    applied = postgres.migrate(settings.dsn, MIGRATIONS)
+    applied = postgres.prepare(settings.dsn, MIGRATIONS)
     asyncio.run(ensure_stream(settings.nats_url, settings.namespace, settings.stream_max_age_days))
     typer.echo(f"database ready ({applied} migrations applied), stream ready")
 
