@@ -17,14 +17,33 @@ from contracts.base import Event
 from contracts.envelope import Metadata
 from contracts.events import CURRENT_SCHEMA_VERSION
 from plumbing.eventlog import COLUMNS, StoredEvent
+from services.subscription.write import idempotency, reservations
+from services.subscription.write.idempotency import (
+    AlreadyAnswered,
+    IdempotencyKey,
+    Remember,
+    Remembered,
+)
+from services.subscription.write.reservations import (
+    ADDRESS_KINDS,
+    Reservation,
+    ReservationTaken,
+)
 
-
-@dataclass(frozen=True)
-class Reservation:
-    """A value unique among a tenant's streams (a unique ID, a PPPoE login, ...)."""
-
-    kind: str
-    value: str
+# Names callers take from here: the store's whole vocabulary in one import.
+__all__ = [
+    "ADDRESS_KINDS",
+    "AlreadyAnswered",
+    "Appended",
+    "ConcurrencyError",
+    "EventStore",
+    "IdempotencyKey",
+    "Remember",
+    "Remembered",
+    "Reservation",
+    "ReservationTaken",
+    "StreamAppend",
+]
 
 
 @dataclass(frozen=True)
@@ -51,73 +70,8 @@ class Appended:
     position: int
 
 
-@dataclass(frozen=True)
-class IdempotencyKey:
-    """A caller's key for one command, with a hash of the request it came with."""
-
-    tenant_id: str
-    key: str
-    request_hash: str
-
-
-@dataclass(frozen=True)
-class Remember:
-    """An idempotency key an append writes in its statement, with the outcome kept under it.
-
-    `outcome` is the caller's word for what the command did (`created`, `changed`). The body's
-    `position` is filled in by the statement: the last position appended to `stream_id`, or the
-    highest of the whole append when `stream_id` is None.
-    """
-
-    key: IdempotencyKey
-    outcome: str
-    body: dict[str, Any]
-    stream_id: UUID | None = None
-
-
-@dataclass(frozen=True)
-class Remembered:
-    """The first outcome of a command sent with an idempotency key."""
-
-    request_hash: str
-    outcome: str
-    body: dict[str, Any]
-
-
 class ConcurrencyError(Exception):
     """Another writer appended to the stream since it was loaded."""
-
-
-class ReservationTaken(Exception):
-    """A unique value (or an overlapping address) is held by another stream.
-
-    `holder_unique_id` names the holder as people know it (its subscription's unique ID), so
-    whoever shows the refusal needs no query of its own.
-    """
-
-    def __init__(
-        self,
-        tenant_id: str,
-        reservation: Reservation,
-        holder: UUID,
-        held: str | None = None,
-        holder_unique_id: str | None = None,
-    ) -> None:
-        super().__init__(f"{reservation.kind} {reservation.value!r} is taken by {holder}")
-        self.tenant_id = tenant_id
-        self.reservation = reservation
-        self.holder = holder
-        self.held = held or reservation.value
-        self.holder_unique_id = holder_unique_id
-
-
-class AlreadyAnswered(Exception):
-    """A concurrent request with the same idempotency key committed first."""
-
-    def __init__(self, remembered: Remembered, key: str | None = None) -> None:
-        super().__init__("idempotency key already used" + (f": {key}" if key else ""))
-        self.remembered = remembered
-        self.key = key
 
 
 LOAD_STREAMS = f"""
@@ -142,8 +96,6 @@ insert into events.events {_EVENT_COLUMNS}
 {_EVENT_ROWS}
 returning position, stream_id, version
 """
-
-ADDRESS_KINDS = ("ipv4", "ipv6")
 
 # One statement, so one round trip and its own transaction: reservations released and taken,
 # the events, and the idempotency records (one per command: an import batch carries one per
@@ -179,55 +131,6 @@ with released as (
     cross join (select max(position) as position from appended) a
 )
 select position, stream_id, version from appended
-"""
-
-# Who holds what a failed append asked for (read after the failure, so the holder committed):
-# the first value, in the append's order, held by a stream other than the one asking for it,
-# and the holder's unique ID, by which people know the subscription.
-VALUE_HOLDER = """
-select x.kind, x.value, r.stream_id, u.value as holder_unique_id
-from unnest($2::text[], $3::text[], $4::uuid[]) with ordinality as x(kind, value, asker, n)
-join events.reservations r on r.tenant_id = $1 and r.kind = x.kind and r.value = x.value
-left join events.reservations u
-    on u.tenant_id = $1 and u.kind = 'unique_id' and u.stream_id = r.stream_id
-where r.stream_id <> x.asker
-order by x.n
-limit 1
-"""
-
-ADDRESS_HOLDER = """
-select x.kind, x.value, r.stream_id, r.value as held, u.value as holder_unique_id
-from unnest($2::text[], $3::text[], $4::uuid[]) with ordinality as x(kind, value, asker, n)
-join events.address_reservations r on r.tenant_id = $1 and r.net && x.value::cidr
-left join events.reservations u
-    on u.tenant_id = $1 and u.kind = 'unique_id' and u.stream_id = r.stream_id
-where r.stream_id <> x.asker
-order by x.n
-limit 1
-"""
-
-# Who holds these values now (unique IDs, logins; addresses overlap rather than equal).
-HOLDERS = """
-select r.kind, r.value, r.stream_id
-from unnest($2::text[], $3::text[]) as x(kind, value)
-join events.reservations r on r.tenant_id = $1 and r.kind = x.kind and r.value = x.value
-"""
-
-REMEMBER = """
-insert into events.idempotency_keys (tenant_id, key, request_hash, outcome, body)
-values ($1, $2, $3, $4, $5)
-on conflict do nothing
-returning 1
-"""
-
-RECALL = """
-select request_hash, outcome, body from events.idempotency_keys
-where tenant_id = $1 and key = $2
-"""
-
-RECALL_MANY = """
-select key, request_hash, outcome, body from events.idempotency_keys
-where tenant_id = $1 and key = any($2::text[])
 """
 
 
@@ -292,66 +195,27 @@ class EventStore:
         for tenant_id in dict.fromkeys(i.tenant_id for i in appends):
             mine = [i for i in appends if i.tenant_id == tenant_id]
             asked = [(r, i.stream_id) for i in mine for r in i.reserve]
-            taken = await self._holder(tenant_id, asked)
+            taken = await reservations.first_taken(self._pool, tenant_id, asked)
             if taken is not None:
                 raise taken from exc
-
-    async def _holder(
-        self, tenant_id: str, asked: list[tuple[Reservation, UUID]]
-    ) -> ReservationTaken | None:
-        """The first value asked for that another stream holds, in the append's order."""
-        for sql, address in ((VALUE_HOLDER, False), (ADDRESS_HOLDER, True)):
-            wanted = [(r, s) for r, s in asked if (r.kind in ADDRESS_KINDS) == address]
-            if not wanted:
-                continue
-            row = await self._pool.fetchrow(
-                sql,
-                tenant_id,
-                [r.kind for r, _ in wanted],
-                [r.value for r, _ in wanted],
-                [s for _, s in wanted],
-            )
-            if row is not None:
-                taken = Reservation(row["kind"], row["value"])
-                return ReservationTaken(
-                    tenant_id, taken, row["stream_id"], row.get("held"), row["holder_unique_id"]
-                )
-        return None
 
     async def holders(
         self, tenant_id: str, values: Sequence[Reservation]
     ) -> dict[Reservation, UUID]:
         """Which stream holds each of these values now (not addresses: they overlap)."""
-        if not values:
-            return {}
-        rows = await self._pool.fetch(
-            HOLDERS, tenant_id, [r.kind for r in values], [r.value for r in values]
-        )
-        return {Reservation(row["kind"], row["value"]): row["stream_id"] for row in rows}
+        return await reservations.holders(self._pool, tenant_id, values)
 
     async def recall_many(self, tenant_id: str, keys: Sequence[str]) -> dict[str, Remembered]:
         """The first outcomes remembered under these idempotency keys, by key."""
-        if not keys:
-            return {}
-        rows = await self._pool.fetch(RECALL_MANY, tenant_id, list(keys))
-        return {
-            row["key"]: Remembered(row["request_hash"], row["outcome"], row["body"]) for row in rows
-        }
+        return await idempotency.recall_many(self._pool, tenant_id, keys)
 
     async def recall(self, tenant_id: str, key: str) -> Remembered | None:
         """The first outcome remembered under an idempotency key, if any."""
-        row = await self._pool.fetchrow(RECALL, tenant_id, key)
-        return Remembered(**row) if row else None
+        return await idempotency.recall(self._pool, tenant_id, key)
 
     async def remember(self, remember: Remember) -> None:
         """Remember the outcome of a command that appended nothing."""
-        key = remember.key
-        stored = await self._pool.fetchval(
-            REMEMBER, key.tenant_id, key.key, key.request_hash, remember.outcome, remember.body
-        )
-        if stored is None:
-            row = await self._pool.fetchrow(RECALL, key.tenant_id, key.key)
-            raise AlreadyAnswered(Remembered(**row), key.key)
+        await idempotency.remember(self._pool, remember)
 
 
 def _event_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
@@ -380,8 +244,8 @@ def _reservation_columns(appends: Sequence[StreamAppend]) -> list[list[Any]]:
     """Released values, released addresses, reserved values, reserved addresses: 4 x 4 arrays."""
     groups: list[list[list[Any]]] = [[[], [], [], []] for _ in range(4)]
     for item in appends:
-        for offset, reservations in ((0, item.release), (2, item.reserve)):
-            for r in reservations:
+        for offset, values in ((0, item.release), (2, item.reserve)):
+            for r in values:
                 group = groups[offset + (r.kind in ADDRESS_KINDS)]
                 values = (item.tenant_id, r.kind, r.value, item.stream_id)
                 for column, value in zip(group, values, strict=True):
