@@ -58,6 +58,12 @@ def appended_hint_subject(ns: str) -> str:
     return f"{ns}.hints.appended"
 
 
+def projected_hint_subject(ns: str) -> str:
+    """Core NATS subject (no stream) of the hint that read models moved on: wakes the API's
+    read-your-writes waits (`min_position`)."""
+    return f"{ns}.hints.projected"
+
+
 def commands_subject(ns: str) -> str:
     """Core NATS request/reply subject for command batches from the importer."""
     return f"{ns}.commands.subscription"

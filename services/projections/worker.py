@@ -27,6 +27,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from contracts.subjects import (
     appended_hint_subject,
+    projected_hint_subject,
     dead_letter_subject,
     durable_name,
     events_stream,
@@ -126,7 +127,18 @@ class Worker:
 
     async def _catch_up(self) -> None:
         assert self.catchup is not None
-        await self.catchup.catch_up()
+        before = self.catchup.applied
+        try:
+            await self.catchup.catch_up()
+        finally:
+            if self.catchup.applied != before:
+                await self._projected()
+
+    async def _projected(self) -> None:
+        """Tell waiting readers that read models moved on (a hint: they also look by themselves)."""
+        if self.nc is not None and self.nc.is_connected:
+            with suppress(Exception):
+                await self.nc.publish(projected_hint_subject(self.settings.namespace), b"")
 
     async def _poll(self, stop: asyncio.Event, metrics: Metrics | None) -> None:
         stopping = asyncio.ensure_future(_set_when(stop, self.wake))

@@ -25,9 +25,15 @@ from services.subscription.api import (
     tabs,
 )
 from services.subscription.api.auth import caller
-from services.subscription.api.middleware import BodyLimit, RequestFigures
+from services.subscription.api.middleware import (
+    BodyLimit,
+    QueryGuard,
+    RequestFigures,
+    Unexpected,
+)
 from services.subscription.config import Settings, get_settings
 from services.subscription.publishing.hints import AppendHints
+from services.subscription.read.freshness import Freshness
 from services.subscription.usecases.bootstrap import bootstrap
 
 
@@ -49,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await hints.start()
         app.state.settings = settings
         app.state.pool = pool
+        app.state.freshness = Freshness(pool, settings.read_wait_seconds)
+        await app.state.freshness.listen(settings.nats_url, settings.namespace)
         app.state.usecases = bootstrap(pool, settings.admin_token, hints.appended)
         app.state.nats = None
         app.state.asyncapi = system.asyncapi_document(settings.namespace, _version())
@@ -58,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.nats is not None:
                 await app.state.nats.close()
             await hints.close()
+            await app.state.freshness.close()
             await pool.close()
 
     app = FastAPI(
@@ -90,5 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         upload_paths=(f"{api.prefix}/imports", web.UPLOAD_PATH),
     )
+    app.add_middleware(QueryGuard)
+    app.add_middleware(Unexpected)  # inside the figures, so that a 500 is counted too
     app.add_middleware(RequestFigures)
     return app

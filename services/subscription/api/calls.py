@@ -87,7 +87,9 @@ async def _request_hash(request: Request) -> str:
         canonical = (
             json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")) if body else ""
         )
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not JSON, or nested past the parser's depth: the bytes themselves are what the key is
+        # bound to (the route's own validation refuses such a body afterwards).
         canonical = body.decode("utf-8", "replace")
     digest = hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode())
     return digest.hexdigest()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import asyncpg
@@ -11,7 +11,7 @@ from fastapi import Depends, Query, Request
 from services.subscription.access.tokens import Principal
 from services.subscription.api.problems import Problem
 from services.subscription.config import Settings
-from services.subscription.read.queries import NotYetVisible, wait_for
+from services.subscription.read.freshness import Freshness, NotIssued, NotYetVisible
 from services.subscription.read.subscriptions import exists
 from services.subscription.usecases.bootstrap import UseCases
 
@@ -28,26 +28,35 @@ async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+async def _freshness(request: Request) -> Freshness:
+    return request.app.state.freshness
+
+
 # Dependencies are coroutines: FastAPI runs a plain function in a worker thread, per request.
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
 Cases = Annotated[UseCases, Depends(_usecases)]
 AppSettings = Annotated[Settings, Depends(_settings)]
+Reads = Annotated[Freshness, Depends(_freshness)]
 
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="Wait until the read model holds every event up to this position"),
+    Query(
+        ge=0,
+        le=2**63 - 1,
+        description="Wait until the read model holds every event up to this position",
+    ),
 ]
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 SortParam = Annotated[str | None, Query(description="field, or -field for descending")]
 
 
-async def fresh(
-    pool: asyncpg.Pool, settings: Settings, projection: str, position: int | None
-) -> None:
+async def fresh(reads: Freshness, projection: str, position: int | None) -> None:
     """Wait for read-your-writes; 503 with Retry-After once the bound has passed."""
     try:
-        await wait_for(pool, projection, position, settings.read_wait_seconds)
+        await reads.wait(projection, position)
+    except NotIssued as exc:
+        raise bad_query("min_position", str(exc)) from None
     except NotYetVisible as exc:
         raise Problem(
             503, str(exc), slug="read-model-behind", headers={"Retry-After": "1"}
@@ -55,17 +64,16 @@ async def fresh(
 
 
 async def subscription_visible(
-    pool: Any,
-    settings: Any,
+    reads: Freshness,
     principal: Principal,
     subscription_id: UUID,
     min_position: int | None,
     projection: str,
 ) -> None:
     """Wait for read-your-writes, then 404 unless the tenant has this subscription."""
-    await fresh(pool, settings, projection, min_position)
-    await fresh(pool, settings, "subscriptions", min_position)
-    if not await exists(pool, principal.tenant_id, subscription_id):
+    await fresh(reads, projection, min_position)
+    await fresh(reads, "subscriptions", min_position)
+    if not await exists(reads.pool, principal.tenant_id, subscription_id):
         raise Problem(404, f"subscription {subscription_id} not found", slug="not-found")
 
 

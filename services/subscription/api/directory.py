@@ -19,6 +19,7 @@ from services.subscription.api.deps import (
     Limit,
     MinPosition,
     Pool,
+    Reads,
     SortParam,
     bad_query,
     fresh,
@@ -46,8 +47,17 @@ KINDS: list[tuple[DirectoryKind, str, type, type]] = [
 
 def router_for(kind: DirectoryKind, path: str, create_model: type, patch_model: type) -> APIRouter:
     """CRUD routes of one kind of directory entry."""
-    label = kind.replace("_", " ")
     router = APIRouter(prefix=f"/{path}", tags=[path])
+    _add_reads(router, kind)
+    _add_writes(router, kind, create_model, patch_model)
+    return router
+
+
+def _add_writes(
+    router: APIRouter, kind: DirectoryKind, create_model: type, patch_model: type
+) -> None:
+    """Register, edit and deactivate."""
+    label = kind.replace("_", " ")
 
     async def register(call: WriteCall, cases: Cases, body: Any) -> JSONResponse:
         return answer(await cases.directory.register(call, kind, body))
@@ -56,47 +66,6 @@ def router_for(kind: DirectoryKind, path: str, create_model: type, patch_model: 
     router.add_api_route(
         "", register, methods=["POST"], status_code=201, summary=f"Register a {label}"
     )
-
-    async def listing(
-        principal: Caller,
-        pool: Pool,
-        settings: AppSettings,
-        q: Annotated[str | None, Query(max_length=200)] = None,
-        active: bool | None = None,
-        sort: SortParam = None,
-        cursor: Cursor = None,
-        limit: Limit = 50,
-        min_position: MinPosition = None,
-    ) -> dict[str, Any]:
-        try:
-            order = parse_sort(sort, directory_queries.SORTS, directory_queries.DEFAULT_SORT)
-        except ValueError as exc:
-            raise bad_query("sort", str(exc)) from None
-        await fresh(pool, settings, "directory", min_position)
-        try:
-            page = await directory_queries.list_entries(
-                pool, principal.tenant_id, kind, q, active, order, cursor, limit
-            )
-        except ValueError as exc:
-            raise bad_query("cursor", str(exc)) from None
-        return {"items": page.items, "next_cursor": page.next_cursor}
-
-    router.add_api_route("", listing, methods=["GET"], summary=f"List {label}s")
-
-    async def one(
-        entry_id: UUID,
-        principal: Caller,
-        pool: Pool,
-        settings: AppSettings,
-        min_position: MinPosition = None,
-    ) -> JSONResponse:
-        await fresh(pool, settings, "directory", min_position)
-        entry = await directory_queries.get_entry(pool, principal.tenant_id, kind, entry_id)
-        if entry is None:
-            raise Problem(404, f"{label} {entry_id} not found", slug="not-found")
-        return JSONResponse(jsonable_encoder(entry), headers={"ETag": f'"{entry["version"]}"'})
-
-    router.add_api_route("/{entry_id}", one, methods=["GET"], summary=f"One {label}")
 
     async def edit(entry_id: UUID, call: WriteCall, cases: Cases, body: Any) -> JSONResponse:
         return answer(await cases.directory.edit(call, kind, entry_id, body))
@@ -115,7 +84,54 @@ def router_for(kind: DirectoryKind, path: str, create_model: type, patch_model: 
     router.add_api_route(
         "/{entry_id}/deactivate", deactivate, methods=["POST"], summary=f"Deactivate a {label}"
     )
-    return router
+
+
+def _add_reads(router: APIRouter, kind: DirectoryKind) -> None:
+    """The list and one entry."""
+    label = kind.replace("_", " ")
+
+    async def listing(
+        principal: Caller,
+        reads: Reads,
+        pool: Pool,
+        settings: AppSettings,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        active: bool | None = None,
+        sort: SortParam = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+        min_position: MinPosition = None,
+    ) -> dict[str, Any]:
+        try:
+            order = parse_sort(sort, directory_queries.SORTS, directory_queries.DEFAULT_SORT)
+        except ValueError as exc:
+            raise bad_query("sort", str(exc)) from None
+        await fresh(reads, "directory", min_position)
+        try:
+            page = await directory_queries.list_entries(
+                pool, principal.tenant_id, kind, q, active, order, cursor, limit
+            )
+        except ValueError as exc:
+            raise bad_query("cursor", str(exc)) from None
+        return {"items": page.items, "next_cursor": page.next_cursor}
+
+    router.add_api_route("", listing, methods=["GET"], summary=f"List {label}s")
+
+    async def one(
+        entry_id: UUID,
+        principal: Caller,
+        reads: Reads,
+        pool: Pool,
+        settings: AppSettings,
+        min_position: MinPosition = None,
+    ) -> JSONResponse:
+        await fresh(reads, "directory", min_position)
+        entry = await directory_queries.get_entry(pool, principal.tenant_id, kind, entry_id)
+        if entry is None:
+            raise Problem(404, f"{label} {entry_id} not found", slug="not-found")
+        return JSONResponse(jsonable_encoder(entry), headers={"ETag": f'"{entry["version"]}"'})
+
+    router.add_api_route("/{entry_id}", one, methods=["GET"], summary=f"One {label}")
 
 
 routers = [router_for(*spec) for spec in KINDS]

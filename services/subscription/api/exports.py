@@ -18,6 +18,7 @@ from services.subscription.api.deps import (
     AppSettings,
     MinPosition,
     Pool,
+    Reads,
     SortParam,
     bad_query,
     fresh,
@@ -58,12 +59,13 @@ Selected = Annotated[Selection, Depends(selection)]
 )
 async def export_csv(
     principal: Caller,
+    reads: Reads,
     pool: Pool,
     settings: AppSettings,
     selected: Selected,
     min_position: MinPosition = None,
 ) -> StreamingResponse:
-    await fresh(pool, settings, "subscriptions", min_position)
+    await fresh(reads, "subscriptions", min_position)
     return _streamed(exports.csv_download(pool, principal.tenant_id, selected))
 
 
@@ -75,12 +77,13 @@ async def export_csv(
 )
 async def export_xlsx(
     principal: Caller,
+    reads: Reads,
     pool: Pool,
     settings: AppSettings,
     selected: Selected,
     min_position: MinPosition = None,
 ) -> StreamingResponse:
-    await fresh(pool, settings, "subscriptions", min_position)
+    await fresh(reads, "subscriptions", min_position)
     return _streamed(await exports.xlsx_download(pool, principal.tenant_id, selected))
 
 

@@ -16,6 +16,7 @@ from services.subscription.api.deps import (
     Cases,
     MinPosition,
     Pool,
+    Reads,
     subscription_visible,
 )
 from services.subscription.read import inner as inner_queries
@@ -37,13 +38,12 @@ def router_for(kind: ItemKind) -> APIRouter:
     async def listing(
         subscription_id: UUID,
         principal: Caller,
+        reads: Reads,
         pool: Pool,
         settings: AppSettings,
         min_position: MinPosition = None,
     ) -> dict[str, Any]:
-        await subscription_visible(
-            pool, settings, principal, subscription_id, min_position, "inner"
-        )
+        await subscription_visible(reads, principal, subscription_id, min_position, "inner")
         return {"items": await listed(pool, principal.tenant_id, subscription_id)}
 
     router.add_api_route(f"/{kind.path}", listing, methods=["GET"], summary=f"List {kind.label}s")

@@ -1,14 +1,19 @@
-"""ASGI middleware: the body size bound and request figures."""
+"""ASGI middleware: the body size bound, request figures, and the answer to an unexpected error."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
+from urllib.parse import parse_qsl
+from uuid import uuid4
 
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.subscription.api.problems import problem_response
+
+log = logging.getLogger(__name__)
 
 REQUESTS = Histogram(
     "wispgate_http_request_seconds",
@@ -105,3 +110,85 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def _is_multipart(scope: Scope) -> bool:
     return (_header(scope, b"content-type") or "").startswith("multipart/form-data")
+
+
+class Unexpected:
+    """Answer an exception no handler expected with a problem+json 500, on the same connection.
+
+    Starlette's own last resort (ServerErrorMiddleware) answers and then raises again, and the
+    server closes the keep-alive connection. This answers and stops there. The problem carries a
+    correlation id, logged with the traceback, so a report can be matched with the log line.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            correlation_id = str(uuid4())
+            log.exception(
+                "unhandled error",
+                extra={"path": scope.get("path"), "correlation_id": correlation_id},
+            )
+            if started:
+                raise  # half a response is out: only closing the connection can say so
+            response = problem_response(
+                500,
+                f"an unexpected error occurred (correlation id {correlation_id})",
+                slug="internal-error",
+                instance=scope.get("path"),
+                headers={"X-Correlation-Id": correlation_id},
+            )
+            await response(scope, receive, send)
+
+
+# Characters no query parameter may hold: a NUL cannot reach PostgreSQL at all, the other
+# control characters have no meaning in any filter, sort, cursor or search.
+_CONTROL = frozenset(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F))
+
+
+class QueryGuard:
+    """Refuse a query string that does not decode as UTF-8 or holds control characters (422)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            problem = _query_problem(scope["query_string"])
+            if problem is not None:
+                name, detail = problem
+                response = problem_response(
+                    422,
+                    f"{name}: {detail}",
+                    slug="validation-error",
+                    instance=scope.get("path"),
+                    errors=[{"pointer": f"/{name}", "detail": detail}],
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _query_problem(raw: bytes) -> tuple[str, str] | None:
+    """(parameter, what is wrong) for the first bad parameter, or None."""
+    try:
+        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return "query", "the query string is not valid UTF-8"
+    for name, value in pairs:
+        if _CONTROL.intersection(name) or _CONTROL.intersection(value):
+            return name[:50] or "query", "must not contain control characters"
+    return None

@@ -72,97 +72,126 @@ def problem_response(
 
 
 def install(app: FastAPI) -> None:
-    """Answer every expected failure with a problem response."""
+    """Answer every expected failure with a problem response.
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(
-            exc.status,
-            exc.detail,
-            slug=exc.slug,
-            instance=request.url.path,
-            errors=exc.errors,
-            headers=exc.headers,
-        )
+    What no handler expects is answered by middleware.Unexpected, which keeps the connection.
+    """
+    for error, handler in HANDLERS:
+        app.add_exception_handler(error, handler)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = field_errors(exc.errors())
-        detail = "; ".join(f"{e['pointer'] or 'body'}: {e['detail']}" for e in errors)
-        return problem_response(
-            422, detail, slug="validation-error", instance=request.url.path, errors=errors
-        )
 
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        status, slug = domain_status(exc)
-        errors = [{"pointer": exc.pointer, "detail": exc.message}] if exc.pointer else None
-        if status == 422 and errors is None:
-            errors = [{"pointer": "", "detail": exc.message}]
-        return problem_response(
-            status, exc.message, slug=slug, instance=request.url.path, errors=errors
-        )
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        instance=request.url.path,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
 
-    @app.exception_handler(VersionMismatch)
-    async def _stale(request: Request, exc: VersionMismatch) -> JSONResponse:
-        return problem_response(
-            412,
-            f"If-Match does not match the current version {exc.current}; reload and retry",
-            slug="stale-version",
-            instance=request.url.path,
-            headers={"ETag": f'"{exc.current}"'},
-        )
 
-    @app.exception_handler(LostRace)
-    async def _race(request: Request, exc: LostRace) -> JSONResponse:
-        return problem_response(409, str(exc), slug="concurrent-update", instance=request.url.path)
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = field_errors(exc.errors())
+    detail = "; ".join(f"{e['pointer'] or 'body'}: {e['detail']}" for e in errors)
+    return problem_response(
+        422, detail, slug="validation-error", instance=request.url.path, errors=errors
+    )
 
-    @app.exception_handler(ReservationTaken)
-    async def _taken(request: Request, exc: ReservationTaken) -> JSONResponse:
-        return problem_response(
-            409,
-            taken_message(exc),
-            slug=f"{exc.reservation.kind.replace('_', '-')}-taken",
-            instance=request.url.path,
-        )
 
-    @app.exception_handler(IdempotencyKeyReused)
-    async def _reused(request: Request, exc: IdempotencyKeyReused) -> JSONResponse:
-        return problem_response(
-            422,
-            str(exc),
-            slug="idempotency-key-reused",
-            instance=request.url.path,
-            errors=[{"pointer": "", "detail": "Idempotency-Key reused with a different body"}],
-        )
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    status, slug = domain_status(exc)
+    errors = [{"pointer": exc.pointer, "detail": exc.message}] if exc.pointer else None
+    if status == 422 and errors is None:
+        errors = [{"pointer": "", "detail": exc.message}]
+    return problem_response(
+        status, exc.message, slug=slug, instance=request.url.path, errors=errors
+    )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(
-            exc.status_code,
-            str(exc.detail),
-            instance=request.url.path,
-            headers=getattr(exc, "headers", None),
-        )
 
-    @app.exception_handler(asyncpg.UndefinedTableError)
-    async def _schema(request: Request, exc: Exception) -> JSONResponse:
-        log.error("schema missing", extra={"path": request.url.path, "error": str(exc)})
-        return _unavailable(request, "the database schema is not in place; run setup")
+async def _stale(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, VersionMismatch)
+    return problem_response(
+        412,
+        f"If-Match does not match the current version {exc.current}; reload and retry",
+        slug="stale-version",
+        instance=request.url.path,
+        headers={"ETag": f'"{exc.current}"'},
+    )
 
-    @app.exception_handler(asyncpg.CannotConnectNowError)
-    @app.exception_handler(asyncpg.ConnectionDoesNotExistError)
-    @app.exception_handler(asyncpg.InterfaceError)
-    @app.exception_handler(ConnectionError)
-    @app.exception_handler(OSError)
-    async def _database_away(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unreachable", extra={"path": request.url.path, "error": repr(exc)})
-        return _unavailable(request, "the database is unreachable; retry shortly")
 
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(500, "an unexpected error occurred", instance=request.url.path)
+async def _race(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(409, str(exc), slug="concurrent-update", instance=request.url.path)
+
+
+async def _taken(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ReservationTaken)
+    return problem_response(
+        409,
+        taken_message(exc),
+        slug=f"{exc.reservation.kind.replace('_', '-')}-taken",
+        instance=request.url.path,
+    )
+
+
+async def _reused(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        422,
+        str(exc),
+        slug="idempotency-key-reused",
+        instance=request.url.path,
+        errors=[{"pointer": "", "detail": "Idempotency-Key reused with a different body"}],
+    )
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem_response(
+        exc.status_code,
+        str(exc.detail),
+        instance=request.url.path,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _schema(request: Request, exc: Exception) -> JSONResponse:
+    log.error("schema missing", extra={"path": request.url.path, "error": str(exc)})
+    return _unavailable(request, "the database schema is not in place; run setup")
+
+
+async def _database_away(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unreachable", extra={"path": request.url.path, "error": repr(exc)})
+    return _unavailable(request, "the database is unreachable; retry shortly")
+
+
+async def _busy(request: Request, exc: Exception) -> JSONResponse:
+    # A pool with no free connection within its acquire timeout, or a statement past its
+    # statement_timeout: the server is overloaded, not the request wrong.
+    log.warning("database busy", extra={"path": request.url.path, "error": repr(exc)})
+    return _unavailable(request, "the database is busy; retry shortly")
+
+
+HANDLERS: list[tuple[type[Exception], Any]] = [
+    (Problem, _problem),
+    (RequestValidationError, _invalid),
+    (DomainError, _domain),
+    (VersionMismatch, _stale),
+    (LostRace, _race),
+    (ReservationTaken, _taken),
+    (IdempotencyKeyReused, _reused),
+    (StarletteHTTPException, _http),
+    (asyncpg.UndefinedTableError, _schema),
+    (asyncpg.CannotConnectNowError, _database_away),
+    (asyncpg.ConnectionDoesNotExistError, _database_away),
+    (asyncpg.InterfaceError, _database_away),
+    (ConnectionError, _database_away),
+    (OSError, _database_away),
+    (TimeoutError, _busy),
+    (asyncpg.QueryCanceledError, _busy),
+]
 
 
 def _unavailable(request: Request, detail: str) -> JSONResponse:

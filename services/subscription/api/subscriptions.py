@@ -19,6 +19,7 @@ from services.subscription.api.deps import (
     Limit,
     MinPosition,
     Pool,
+    Reads,
     SortParam,
     bad_query,
     fresh,
@@ -47,6 +48,7 @@ async def create(
 @router.get("", summary="List subscriptions")
 async def listing(
     principal: Caller,
+    reads: Reads,
     pool: Pool,
     settings: AppSettings,
     status: Annotated[list[Status] | None, Query()] = None,
@@ -66,7 +68,7 @@ async def listing(
         selected = selection(status, engineer_id, organization_id, contact_id, q, sort)
     except ValueError as exc:
         raise bad_query("sort", str(exc)) from None
-    await fresh(pool, settings, "subscriptions", min_position)
+    await fresh(reads, "subscriptions", min_position)
     try:
         page = await views.list_subscriptions(
             pool, principal.tenant_id, selected.filters, selected.sort, cursor, limit
@@ -80,12 +82,13 @@ async def listing(
 async def summary(
     subscription_id: UUID,
     principal: Caller,
+    reads: Reads,
     pool: Pool,
     settings: AppSettings,
     min_position: MinPosition = None,
 ) -> JSONResponse:
-    await fresh(pool, settings, "subscriptions", min_position)
-    await fresh(pool, settings, "history", min_position)
+    await fresh(reads, "subscriptions", min_position)
+    await fresh(reads, "history", min_position)
     found = await views.summary(pool, principal.tenant_id, subscription_id)
     if found is None:
         raise Problem(404, f"subscription {subscription_id} not found", slug="not-found")
@@ -96,14 +99,15 @@ async def summary(
 async def history(
     subscription_id: UUID,
     principal: Caller,
+    reads: Reads,
     pool: Pool,
     settings: AppSettings,
     cursor: Cursor = None,
     limit: Limit = 50,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
-    await fresh(pool, settings, "history", min_position)
-    await fresh(pool, settings, "subscriptions", min_position)
+    await fresh(reads, "history", min_position)
+    await fresh(reads, "subscriptions", min_position)
     if await views.summary(pool, principal.tenant_id, subscription_id) is None:
         raise Problem(404, f"subscription {subscription_id} not found", slug="not-found")
     try:

@@ -15,6 +15,7 @@ from services.subscription.api.deps import (
     Cases,
     MinPosition,
     Pool,
+    Reads,
     subscription_visible,
 )
 from services.subscription.read import inner as inner_queries
@@ -27,11 +28,12 @@ router = APIRouter(prefix="/subscriptions/{subscription_id}", tags=["subscriptio
 async def details(
     subscription_id: UUID,
     principal: Caller,
+    reads: Reads,
     pool: Pool,
     settings: AppSettings,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
-    await subscription_visible(pool, settings, principal, subscription_id, min_position, "inner")
+    await subscription_visible(reads, principal, subscription_id, min_position, "inner")
     return await inner_queries.details(pool, principal.tenant_id, subscription_id)
 
 
@@ -46,11 +48,12 @@ async def set_billing(
 async def payments(
     subscription_id: UUID,
     principal: Caller,
+    reads: Reads,
     pool: Pool,
     settings: AppSettings,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
-    await subscription_visible(pool, settings, principal, subscription_id, min_position, "inner")
+    await subscription_visible(reads, principal, subscription_id, min_position, "inner")
     return {"items": await inner_queries.payments(pool, principal.tenant_id, subscription_id)}
 
 
@@ -73,11 +76,12 @@ async def refund_payment(
 async def touchpoints(
     subscription_id: UUID,
     principal: Caller,
+    reads: Reads,
     pool: Pool,
     settings: AppSettings,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
-    await subscription_visible(pool, settings, principal, subscription_id, min_position, "inner")
+    await subscription_visible(reads, principal, subscription_id, min_position, "inner")
     return {"items": await inner_queries.touchpoints(pool, principal.tenant_id, subscription_id)}
 
 

@@ -1,41 +1,14 @@
-"""Queries over the read models (schema `read`, built by services/projections).
-
-Read-your-writes: a query given `min_position` first waits until the projection it reads has
-applied every event at or below that position (see `wait_for`).
+"""What every query over the read models (schema `read`, built by services/projections) shares:
+pages, sort orders and opaque cursors. Read-your-writes waits are freshness.py's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
-
-import asyncpg
-
-from plumbing.eventlog import reached
-
-
-class NotYetVisible(Exception):
-    """The read model has not reached the asked position within the wait bound."""
-
-
-async def wait_for(
-    pool: asyncpg.Pool, projection: str, min_position: int | None, wait_seconds: float
-) -> None:
-    """Return once `projection` has applied every event up to `min_position`."""
-    if not min_position:
-        return
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.002
-    while not await reached(pool, projection, min_position):
-        if time.monotonic() >= deadline:
-            raise NotYetVisible(f"the {projection} read model has not reached {min_position} yet")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from services.subscription.read.queries import NotYetVisible, wait_for
+from services.subscription.read.freshness import NotIssued, NotYetVisible
 from services.subscription.web.session import (
     CSRF_FIELD,
     PageError,
@@ -67,13 +67,11 @@ async def posted(request: Request) -> FormData:
 
 async def caught_up(request: Request, *projections: str) -> bool:
     """Wait until the read models show the visitor's last write; False when they lag still."""
-    state = request.app.state
+    freshness = request.app.state.freshness
     try:
         for projection in projections:
-            await wait_for(
-                state.pool, projection, last_write(request), state.settings.read_wait_seconds
-            )
-    except NotYetVisible:
+            await freshness.wait(projection, last_write(request))
+    except (NotYetVisible, NotIssued):
         return False
     return True
 
