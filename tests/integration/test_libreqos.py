@@ -6,8 +6,10 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from services.subscription.access import tokens
+from services.subscription.read import libreqos
 from tests.integration.conftest import ClientFactory, new_subscription, project
 
 KEYS = {
@@ -57,9 +59,16 @@ async def _fetch(transport: httpx.ASGITransport, token: str) -> httpx.Response:
         return await client.post("/api/libreqos/shaped-devices", data={"api_token": token})
 
 
+# Pages of one and two devices put every page boundary (and an empty last page) under test.
+@pytest.mark.parametrize("page", [1000, 2, 1])
 async def test_shaped_devices_as_the_integration_reads_them(
-    client_for: ClientFactory, app_transport: httpx.ASGITransport, pool: asyncpg.Pool
+    client_for: ClientFactory,
+    app_transport: httpx.ASGITransport,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+    page: int,
 ) -> None:
+    monkeypatch.setattr(libreqos, "BATCH", page)
     api = await client_for()
     active = await new_subscription(api, name="Farmhouse")
     base = f"/api/v1/subscriptions/{active['id']}"

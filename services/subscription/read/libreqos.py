@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 # Active and Inactive subscriptions are shaped at their service's rates, Suspended ones at the
-# trickle; disabled services and closed subscriptions are left out.
+# trickle; disabled services and closed subscriptions are left out. Read in keyset pages by the
+# service's id (the primary key's order), each a short statement of its own: no transaction or
+# cursor stays open while a slow client reads the answer.
 SHAPED = """
 select s.id, s.plan, s.download_max_mbps, s.upload_max_mbps, s.download_min_mbps,
        s.upload_min_mbps, s.ipv4, s.ipv6, s.mac, s.parent_node, s.subscription_status,
@@ -24,14 +27,17 @@ select s.id, s.plan, s.download_max_mbps, s.upload_max_mbps, s.download_min_mbps
        d.id as device_id, d.name as device_name, d.mac as device_mac
 from read.services s
 join read.subscriptions sub on sub.tenant_id = s.tenant_id and sub.id = s.subscription_id
-left join (
-    -- the first device linked to each service, in one pass over the tenant's devices
-    select distinct on (service_id) service_id, id, name, mac from read.devices
-    where tenant_id = $1 and service_id is not null
-    order by service_id, created_at, id
-) d on d.service_id = s.id
-where s.tenant_id = $1 and s.status = 'active'
+left join lateral (
+    -- the first device linked to the service
+    select dv.id, dv.name, dv.mac from read.devices dv
+    where dv.tenant_id = s.tenant_id and dv.service_id = s.id
+    order by dv.created_at, dv.id
+    limit 1
+) d on true
+where s.tenant_id = $1 and s.id > $2 and s.status = 'active'
   and s.subscription_status in ('Active', 'Inactive', 'Suspended')
+order by s.id
+limit $3
 """
 
 BATCH = 1000
@@ -63,20 +69,18 @@ def shaped_device(row: asyncpg.Record, trickle_mbps: int) -> dict[str, Any]:
 
 
 async def stream(pool: asyncpg.Pool, tenant_id: str, trickle_mbps: int) -> AsyncIterator[bytes]:
-    """The tenant's shaped devices as a JSON array, read with a cursor: memory stays flat.
-
-    Devices go out a batch per chunk: a chunk per device spent most of the time in writes.
-    """
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        parts: list[str] = []
-        separator = "["
-        async for row in conn.cursor(SHAPED, tenant_id, prefetch=BATCH):
-            parts.append(
-                separator + json.dumps(shaped_device(row, trickle_mbps), separators=(",", ":"))
+    """The tenant's shaped devices as a JSON array, a page per chunk: memory stays flat."""
+    after = UUID(int=0)
+    separator = "["
+    while True:
+        rows = await pool.fetch(SHAPED, tenant_id, after, BATCH)
+        if rows:
+            devices = ",".join(
+                json.dumps(shaped_device(row, trickle_mbps), separators=(",", ":")) for row in rows
             )
+            yield (separator + devices).encode()
             separator = ","
-            if len(parts) == BATCH:
-                yield "".join(parts).encode()
-                parts.clear()
-        parts.append("]" if separator == "," else "[]")
-        yield "".join(parts).encode()
+            after = rows[-1]["id"]
+        if len(rows) < BATCH:
+            yield b"]" if separator == "," else b"[]"
+            return
