@@ -6,13 +6,14 @@ made in the lifespan and wired once (usecases/bootstrap.py); the routes of each 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from services.subscription import web
+from services.subscription import maintenance, web
 from services.subscription.api import (
     directory,
     exports,
@@ -60,9 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.usecases = bootstrap(pool, settings.admin_token, hints.appended)
         app.state.nats = None
         app.state.asyncapi = system.asyncapi_document(settings.namespace, _version())
+        pruning = asyncio.create_task(maintenance.run(pool, settings.idempotency_retention_days))
         try:
             yield
         finally:
+            pruning.cancel()
             if app.state.nats is not None:
                 await app.state.nats.close()
             await hints.close()

@@ -36,6 +36,10 @@ class Settings(ServiceSettings):
     commands_concurrency: int = Field(4, alias="WISPGATE_COMMANDS_CONCURRENCY", ge=1, le=64)
     # LibreQoS integrations carry whole megabits; 1 is the least that still reaches the portal.
     libreqos_trickle_mbps: int = Field(1, alias="WISPGATE_LIBREQOS_SUSPENDED_MBPS", ge=1)
+    # A repeated Idempotency-Key returns the first answer for this long; then it is forgotten.
+    idempotency_retention_days: float = Field(
+        7.0, alias="WISPGATE_IDEMPOTENCY_RETENTION_DAYS", gt=0
+    )
     # Signs the admin pages' session cookie; every API replica needs the same one.
     session_secret: SecretStr | None = Field(None, alias="WISPGATE_SESSION_SECRET")
 

@@ -101,3 +101,26 @@ async def remember(executor: asyncpg.Pool | asyncpg.Connection, remember: Rememb
     if stored is None:
         row = await executor.fetchrow(RECALL, key.tenant_id, key.key)
         raise AlreadyAnswered(Remembered(**row), key.key)
+
+
+# One short statement per batch, so pruning never holds a lock or the commit-safe horizon long.
+PRUNE = """
+delete from events.idempotency_keys
+where ctid = any(array(
+    select ctid from events.idempotency_keys
+    where created_at < now() - make_interval(secs => $1)
+    order by created_at
+    limit $2
+))
+"""
+
+
+async def prune(pool: asyncpg.Pool, older_than_seconds: float, batch: int = 5000) -> int:
+    """Forget keys older than the retention, in short batches; how many were forgotten."""
+    forgotten = 0
+    while True:
+        status = await pool.execute(PRUNE, older_than_seconds, batch)
+        count = int(status.split()[-1])
+        forgotten += count
+        if count < batch:
+            return forgotten
