@@ -21,6 +21,18 @@ MAX_ENTRIES = 10_000
 # Small parts (styles, an empty sheet) legitimately pack very well: only larger ones are judged.
 RATIO_FLOOR_BYTES = 1 << 20
 _ENCRYPTED_FLAG = 0x1
+# Spreadsheet programs store or deflate; bzip2 and LZMA (which allocates a dictionary of the
+# size its entry asks for) are refused before anything is unpacked.
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# What reading a damaged zip directory or unpacking a damaged entry raises.
+_DAMAGED_ENTRY = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    OSError,
+    ValueError,
+)
 
 SAVE_AS_XLSX = "save the spreadsheet as an Excel Workbook (.xlsx) and upload it again"
 
@@ -35,12 +47,21 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    """What an upload may cost; the defaults are the settings' defaults (see config.py)."""
+    """What an upload may cost. The defaults of the first four are the settings' (config.py)."""
 
     max_file_bytes: int = 20 * 1024 * 1024
     max_unpacked_bytes: int = 256 * 1024 * 1024
     max_ratio: int = 100
     max_rows: int = 100_000
+    # Text, which shared strings multiply: one string in the file may fill every cell of a
+    # sheet, and a failed row keeps its cells. Excel's own limit for one cell; a row far longer
+    # than a subscription needs; the text one reading of the sheet hands out; the workbook's
+    # shared-string table, held in memory while the sheet is read.
+    max_cell_chars: int = 32_767
+    max_row_chars: int = 65_536
+    max_text_chars: int = 64 * 1024 * 1024
+    max_shared_strings: int = 2_000_000
+    max_shared_chars: int = 64 * 1024 * 1024
 
 
 def size_text(n: int) -> str:
@@ -63,7 +84,7 @@ class Package:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             entries = self._zip.infolist()
-        except (zipfile.BadZipFile, zlib.error, ValueError, EOFError):
+        except _DAMAGED_ENTRY:
             raise Refused(f"This file is not an .xlsx workbook: {SAVE_AS_XLSX}.") from None
         self._entries = {e.filename: e for e in _checked_entries(entries, limits)}
 
@@ -95,7 +116,7 @@ class Package:
                             " zip entry declares: the file is damaged or a zip bomb."
                         )
                     yield chunk
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        except _DAMAGED_ENTRY as exc:
             raise Refused(f"The file is damaged ({name}: {exc}): {SAVE_AS_XLSX}.") from None
 
 
@@ -131,6 +152,11 @@ def _checked_entries(entries: list[zipfile.ZipInfo], limits: Limits) -> list[zip
         if e.flag_bits & _ENCRYPTED_FLAG:
             raise Refused(
                 f"The file's zip entries are encrypted: remove the password and {SAVE_AS_XLSX}."
+            )
+        if e.compress_type not in _METHODS:
+            raise Refused(
+                f"{e.filename} is compressed in a way spreadsheet programs do not use (zip"
+                f" method {e.compress_type}): {SAVE_AS_XLSX}."
             )
         ratio = e.file_size / max(e.compress_size, 1)
         if e.file_size > RATIO_FLOOR_BYTES and ratio > limits.max_ratio:

@@ -7,10 +7,15 @@ from dataclasses import dataclass, field
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
-from .package import Package
+from .cells import Value, too_long
+from .package import Limits, Package, Refused
 from .xml import ByName, parse
 
 ROOT_RELATIONSHIPS = "_rels/.rels"
+# Excel's own limit for a number format; openpyxl's date test is quadratic in a format's length.
+MAX_FORMAT_CHARS = 255
+# Excel's own limit for the styles of a workbook: past it a cell style is read as no date.
+MAX_STYLES = 65_536
 
 
 @dataclass(frozen=True)
@@ -55,11 +60,12 @@ def workbook_info(package: Package, part: str) -> WorkbookInfo:
     return info
 
 
-def shared_strings(package: Package, part: str | None) -> list[str]:
-    """Every shared string, rich text runs joined, phonetic guides left out."""
+def shared_strings(package: Package, part: str | None) -> list[Value]:
+    """Every shared string, rich text runs joined, phonetic guides left out; one longer than a
+    cell may hold is kept as that Problem, not as its text."""
     if part is None or not package.has(part):
         return []
-    handler = _SharedStrings()
+    handler = _SharedStrings(part, package.limits)
     parse(part, package.chunks(part), handler)
     return handler.strings
 
@@ -108,18 +114,24 @@ class _Workbook(ByName):
 
 
 class _SharedStrings(ByName):
-    def __init__(self) -> None:
+    def __init__(self, part: str, limits: Limits) -> None:
         super().__init__(
             {"si": self._start_item, "t": self._start_text, "rPh": self._start_phonetic},
             {"si": self._end_item, "t": self._end_text, "rPh": self._end_phonetic},
         )
-        self.strings: list[str] = []
+        self.part = part
+        self.limits = limits
+        self.strings: list[Value] = []
+        self._too_long = too_long(limits.max_cell_chars)
         self._parts: list[str] = []
+        self._length = 0  # of the item so far, counted past what is kept
+        self._kept = 0  # characters kept by the whole table
         self._collecting = False
         self._phonetic = False
 
     def _start_item(self, attrs: dict[str, str]) -> None:
         self._parts = []
+        self._length = 0
 
     def _start_text(self, attrs: dict[str, str]) -> None:
         self._collecting = not self._phonetic
@@ -128,6 +140,16 @@ class _SharedStrings(ByName):
         self._phonetic = True
 
     def _end_item(self) -> None:
+        if len(self.strings) >= self.limits.max_shared_strings:
+            raise self._too_much(f"more than {self.limits.max_shared_strings:,} different texts")
+        if self._length > self.limits.max_cell_chars:
+            self.strings.append(self._too_long)
+            return
+        self._kept += self._length
+        if self._kept > self.limits.max_shared_chars:
+            raise self._too_much(
+                f"more than {self.limits.max_shared_chars:,} characters of different texts"
+            )
         self.strings.append("".join(self._parts))
 
     def _end_text(self) -> None:
@@ -138,7 +160,17 @@ class _SharedStrings(ByName):
 
     def text(self, content: str) -> None:
         if self._collecting:
-            self._parts.append(content)
+            self._length += len(content)
+            if self._length <= self.limits.max_cell_chars:
+                self._parts.append(content)
+
+    def _too_much(self, what: str) -> Refused:
+        # The table serves every sheet of the workbook, not only the one imported.
+        return Refused(
+            f"The workbook's shared strings ({self.part}) hold {what}, more than an import"
+            " reads: copy the sheet to import into a new workbook, or split it into several"
+            " files."
+        )
 
 
 class _Styles(ByName):
@@ -152,7 +184,10 @@ class _Styles(ByName):
         self._in_cell_xfs = False
 
     def _format(self, attrs: dict[str, str]) -> None:
-        self.custom[_int(attrs.get("numFmtId"))] = attrs.get("formatCode", "")
+        if len(self.custom) >= MAX_STYLES:
+            return
+        code = attrs.get("formatCode", "")
+        self.custom[_int(attrs.get("numFmtId"))] = code if len(code) <= MAX_FORMAT_CHARS else ""
 
     def _enter(self, attrs: dict[str, str]) -> None:
         self._in_cell_xfs = True
@@ -162,7 +197,7 @@ class _Styles(ByName):
 
     def _style(self, attrs: dict[str, str]) -> None:
         # Only cellXfs styles are what a cell's `s` refers to (not cellStyleXfs).
-        if self._in_cell_xfs:
+        if self._in_cell_xfs and len(self.cell_formats) < MAX_STYLES:
             self.cell_formats.append(_int(attrs.get("numFmtId")))
 
 

@@ -4,6 +4,10 @@ Only rows present in the file are visited: a `dimension` claiming a million rows
 and rows with no value are not even handed on. Cells keep what `openpyxl`'s data-only reading
 loses: whether a formula had a stored value at all. Merged ranges are listed at the end of the
 sheet's XML, so they are known once the rows have been read (`merges`).
+
+Text is bounded where it is read, since a shared string multiplies: a cell's text past
+`max_cell_chars` is not kept (the cell is a Problem), and a row's text past `max_row_chars`, or
+a reading's past `max_text_chars`, is refused. Counting costs one addition per cell.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from openpyxl.utils.cell import range_boundaries
 
 from . import cells
 from .cells import Problem, Value
-from .package import Package, Refused
+from .package import Limits, Package, Refused
 from .xml import Handler, fed, local_name
 
 # Excel's own bounds of a sheet.
 MAX_ROW = 1_048_576
 MAX_COLUMN = 16_384
+# Far more than a sheet has (the import keeps at most 10,000 of them): a bound on memory.
+MAX_MERGES = 100_000
 
 Row = tuple[int, dict[int, Value]]
 """A sheet row number and its cells with a value, by column number (A = 1)."""
@@ -45,7 +51,7 @@ class SheetRows:
         self,
         package: Package,
         part: str,
-        strings: list[str],
+        strings: list[Value],
         dates: frozenset[int],
         epoch: datetime,
     ) -> None:
@@ -57,7 +63,7 @@ class SheetRows:
         self.merges: list[Merge] = []
 
     def __iter__(self) -> Iterator[Row]:
-        handler = _Sheet(self.part, self.strings, self.dates, self.epoch)
+        handler = _Sheet(self.part, self.package.limits, self.strings, self.dates, self.epoch)
         for _ in fed(self.part, self.package.chunks(self.part), handler):
             if handler.rows:
                 rows, handler.rows = handler.rows, []
@@ -73,8 +79,16 @@ class _Sheet(Handler):
     event with the usual names tested first, rather than a method per element.
     """
 
-    def __init__(self, part: str, strings: list[str], dates: frozenset[int], epoch: datetime):
+    def __init__(
+        self,
+        part: str,
+        limits: Limits,
+        strings: list[Value],
+        dates: frozenset[int],
+        epoch: datetime,
+    ) -> None:
         self.part = part
+        self.limits = limits
         self.strings = strings
         self.dates = frozenset(str(style) for style in dates)
         self.epoch = epoch
@@ -90,6 +104,10 @@ class _Sheet(Handler):
         self._inline: list[str] | None = None
         self._text: list[str] | None = None
         self._length = 0
+        self._max_cell = limits.max_cell_chars
+        self._too_long = cells.too_long(limits.max_cell_chars)
+        self._row_chars = 0
+        self._chars = 0
         self._phonetic = False
         self._columns: dict[str, int] = {}
 
@@ -139,6 +157,11 @@ class _Sheet(Handler):
                 self._inline.append("".join(self._text))
             self._text = None
         elif name == "row":
+            if self._row_chars > self.limits.max_row_chars:
+                raise self._too_much(f"row {self._row}", self.limits.max_row_chars)
+            self._chars += self._row_chars
+            if self._chars > self.limits.max_text_chars:
+                raise self._too_much("the sheet", self.limits.max_text_chars)
             if self._cells:
                 self.rows.append((self._row, self._cells))
         elif name == "rPh":
@@ -149,7 +172,7 @@ class _Sheet(Handler):
     def text(self, content: str) -> None:
         if self._text is not None:
             self._length += len(content)
-            if self._length <= cells.MAX_CELL_CHARS:
+            if self._length <= self._max_cell:
                 self._text.append(content)
 
     def _start_row(self, attrs: dict[str, str]) -> None:
@@ -159,6 +182,7 @@ class _Sheet(Handler):
         self._row = row
         self._cells = {}
         self._column = 0
+        self._row_chars = 0
 
     def _next_column(self) -> int:
         """The column of a cell without a reference: the one after the previous cell."""
@@ -179,8 +203,9 @@ class _Sheet(Handler):
         return column
 
     def _cell_value(self) -> Value | None:
-        if self._length > cells.MAX_CELL_CHARS:
-            return cells.TOO_LONG
+        if self._length > self._max_cell:
+            return self._too_long
+        self._row_chars += self._length
         kind, raw = self._type, self._value
         if kind == "inlineStr":
             text = "".join(self._inline or ())
@@ -211,6 +236,9 @@ class _Sheet(Handler):
             text = self.strings[int(raw)]
         except (ValueError, IndexError):
             return cells.MISSING_STRING
+        if isinstance(text, Problem):
+            return text
+        self._row_chars += len(text)
         return text if text.strip() else None
 
     def _merge(self, attrs: dict[str, str]) -> None:
@@ -222,10 +250,20 @@ class _Sheet(Handler):
         if min_row is None or min_col is None or max_row is None or max_col is None:
             return
         if (min_row, min_col) != (max_row, max_col):
+            if len(self.merges) >= MAX_MERGES:
+                raise self._damaged(f"more than {MAX_MERGES:,} ranges are merged")
             self.merges.append(Merge(ref, min_row, min_col, max_row, max_col))
 
     def _damaged(self, what: str) -> Refused:
         return Refused(f"The file is damaged: in {self.part}, {what}.")
+
+    def _too_much(self, where: str, limit: int) -> Refused:
+        # Shared strings count at each use: one long text repeated in many cells adds up.
+        return Refused(
+            f"The sheet is not read: {where} holds more than {limit:,} characters of text, far"
+            " more than subscriptions need (a long text repeated in many cells counts each"
+            " time): remove the long texts, or split the file into several files."
+        )
 
 
 def _number(text: str | None, default: int) -> int:

@@ -9,13 +9,16 @@ than a tree: memory does not grow with a sheet's length.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from xml.sax import SAXParseException
 
 from defusedxml import DefusedXmlException
 from defusedxml.expatreader import DefusedExpatParser
 
-from .package import Refused
+from .package import SAVE_AS_XLSX, Refused
+
+log = logging.getLogger(__name__)
 
 Start = Callable[[dict[str, str]], None]
 End = Callable[[], None]
@@ -82,13 +85,19 @@ class _Parser(DefusedExpatParser):
 
 
 def fed(part: str, chunks: Iterable[bytes], handler: Handler) -> Iterator[None]:
-    """Parse the chunks, yielding after each one so the caller can take what it produced."""
+    """Parse the chunks, yielding after each one so the caller can take what it produced.
+
+    Whatever goes wrong while parsing is a Refused naming the part: the handlers' own refusals
+    pass through, anything else means the part is not XML the reader can read.
+    """
     parser = _Parser(handler)
     try:
         for chunk in chunks:
             parser.feed(chunk)
             yield
         parser.close()
+    except Refused:
+        raise
     except DefusedXmlException:
         raise Refused(
             f"{part} declares a DTD or entities, which no .xlsx file does: it was not saved by"
@@ -98,6 +107,18 @@ def fed(part: str, chunks: Iterable[bytes], handler: Handler) -> Iterator[None]:
         raise Refused(
             f"The file is damaged: {part} is not valid XML ({exc.getMessage()})."
         ) from None
+    except (LookupError, UnicodeError, ValueError):
+        # Raised by expat for an encoding it cannot use: unknown (`x-unknown`), not a text
+        # encoding (`rot13`), or multi-byte other than UTF-8 and UTF-16 (`utf-7`).
+        raise Refused(
+            f"The file is damaged: {part} declares a text encoding that cannot be read (an .xlsx"
+            f" part is UTF-8 or UTF-16): {SAVE_AS_XLSX}."
+        ) from None
+    except Exception:
+        # Not seen by the tests (tests/importer/test_reader_bounds.py garbles parts to look for
+        # them), but a file must never fail an import in a way that makes it be retried.
+        log.exception("unexpected error parsing %s", part)
+        raise Refused(f"The file is damaged: {part} cannot be read: {SAVE_AS_XLSX}.") from None
 
 
 def parse(part: str, chunks: Iterable[bytes], handler: Handler) -> None:
