@@ -7,10 +7,17 @@ the service resolves them among the tenant's active directory entries, runs ever
 the same deciders as the API and answers one result per row. Each row carries an idempotency key
 derived from the tenant and the row's content, so a batch sent again (a retry, a restarted
 worker, the same file uploaded twice) creates nothing new: such rows come back `skipped`.
+
+Only the importer may send batches: each request carries `SIGNATURE_HEADER`, the HMAC-SHA256 of
+its exact body under the secret both services share (`WISPGATE_COMMANDS_SECRET`), and the
+service takes the tenant, actor and dry-run flag from the import job the API stored, refusing a
+batch whose own differ, whose job it does not know or whose job is not running.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from enum import StrEnum
 from typing import Literal
 from uuid import UUID
@@ -21,6 +28,17 @@ from contracts.subscription import Status
 
 # NATS's default max_payload is 1 MiB; batches are cut well below it.
 MAX_BATCH_BYTES = 512 * 1024
+
+# NATS header of a CommandBatch request: `batch_signature` of its body, as lower-case hex.
+SIGNATURE_HEADER = "Wispgate-Signature"
+# The shared secret when WISPGATE_COMMANDS_SECRET is unset: accepted in development and test
+# only (the `commands` process refuses to start with it in production).
+DEV_COMMANDS_SECRET = "wispgate-development-commands-secret"
+
+
+def batch_signature(secret: str, body: bytes) -> str:
+    """HMAC-SHA256 of a request's exact body bytes under the shared secret, as hex."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class JobState(StrEnum):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from contracts.imports import MAX_BATCH_BYTES
+from contracts.imports import DEV_COMMANDS_SECRET, MAX_BATCH_BYTES
 from plumbing.settings import ServiceSettings
 
 from .xlsx import Limits
@@ -45,6 +45,10 @@ class Settings(ServiceSettings):
     # How long a finished job waits for the list to show its rows before completing anyway.
     visible_wait: float = Field(30.0, alias="IMPORTER_VISIBLE_WAIT", ge=0)
     pool_size: int = Field(4, alias="IMPORTER_DB_POOL_SIZE", ge=2)
+    # Signs command batches; the subscription service's `commands` process holds the same.
+    commands_secret: SecretStr = Field(
+        SecretStr(DEV_COMMANDS_SECRET), alias="WISPGATE_COMMANDS_SECRET"
+    )
 
     @property
     def limits(self) -> Limits:

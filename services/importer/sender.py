@@ -2,7 +2,9 @@
 
 A batch is cut at `MAX_BATCH_BYTES` (NATS refuses payloads over 1 MiB) or at the configured
 number of rows. A batch that gets no answer is sent again as it was, with the same idempotency
-keys, so the rows a lost reply had created come back as replays instead of twice.
+keys, so the rows a lost reply had created come back as replays instead of twice. Each request
+is signed (`SIGNATURE_HEADER`, an HMAC of its body under WISPGATE_COMMANDS_SECRET): the service
+acts only on batches the importer signed.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from pydantic import ValidationError
 
 from contracts.imports import (
     MAX_BATCH_BYTES,
+    SIGNATURE_HEADER,
     BatchResult,
     ImportedSubscription,
     RowCheck,
     RowReferences,
+    batch_signature,
 )
 
 from .jobs import Failure, Job
@@ -121,20 +125,31 @@ class Sender:
     """Sends batches and waits for their results, retrying with a growing delay."""
 
     def __init__(
-        self, nc: Client, subject: str, timeout: float, attempts: int, delay: float
+        self,
+        nc: Client,
+        subject: str,
+        timeout: float,
+        attempts: int,
+        delay: float,
+        *,
+        secret: str,
     ) -> None:
         self.nc = nc
         self.subject = subject
         self.timeout = timeout
         self.attempts = attempts
         self.delay = delay
+        self.secret = secret
 
     async def send(self, body: bytes, rows: list[ImportedSubscription]) -> BatchResult:
         """The service's result for every row of the batch, and its checks' problems."""
         problem = ""
+        headers = {SIGNATURE_HEADER: batch_signature(self.secret, body)}
         for attempt in range(1, self.attempts + 1):
             try:
-                reply = await self.nc.request(self.subject, body, timeout=self.timeout)
+                reply = await self.nc.request(
+                    self.subject, body, timeout=self.timeout, headers=headers
+                )
                 return _checked(BatchResult.model_validate_json(reply.data), rows)
             except (NatsTimeout, NoRespondersError, TimeoutError) as exc:
                 problem = f"no answer from the subscription service ({type(exc).__name__})"

@@ -108,6 +108,7 @@ class Worker:
             self.settings.request_timeout,
             self.settings.request_attempts,
             self.settings.retry_delay,
+            secret=self.settings.commands_secret.get_secret_value(),
         )
         attempt = asyncio.ensure_future(JobRun(self.pool, sender, self.settings, job, stop).run())
         lease = asyncio.ensure_future(self._keep_lease(job, attempt))

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from contracts.imports import DEV_COMMANDS_SECRET
 from plumbing.settings import ServiceSettings
 
 DEV_TOKEN = "dev-token"
@@ -42,6 +43,11 @@ class Settings(ServiceSettings):
     )
     # Signs the admin pages' session cookie; every API replica needs the same one.
     session_secret: SecretStr | None = Field(None, alias="WISPGATE_SESSION_SECRET")
+    # Authenticates the importer's command batches (the importer holds the same); the `commands`
+    # process refuses to start in production with the development default.
+    commands_secret: SecretStr = Field(
+        SecretStr(DEV_COMMANDS_SECRET), alias="WISPGATE_COMMANDS_SECRET"
+    )
 
     @model_validator(mode="after")
     def _dev_token_only_in_development(self) -> Settings:

@@ -32,6 +32,7 @@ from services.subscription.write.eventstore import EventStore, Reservation
 from services.subscription.write.unique_ids import UniqueIds
 from tests.conftest import ROOT
 from tests.integration.conftest import ClientFactory, directory, new_subscription, project
+from tests.integration.test_command_auth import running_job, signed
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +72,13 @@ def batch(tenant_id: str, rows: Sequence[ImportedSubscription], **fields: Any) -
 
 
 async def send(nc: nats.NATS, settings: Settings, request: CommandBatch | bytes) -> BatchResult:
+    """The request signed as the importer signs it, for a running job of its own."""
+    if isinstance(request, CommandBatch):
+        await running_job(settings.dsn, request)
     data = request if isinstance(request, bytes) else request.model_dump_json().encode()
-    reply = await nc.request(commands_subject(settings.namespace), data, timeout=30)
+    reply = await nc.request(
+        commands_subject(settings.namespace), data, timeout=30, headers=signed(data)
+    )
     return BatchResult.model_validate_json(reply.data)
 
 
@@ -403,7 +409,9 @@ async def test_the_commands_process_answers_and_stops_on_sigterm(
     )
     try:
         refs = await directory(api)
-        sent = batch(tenant_of(api), [row(2, refs)]).model_dump_json().encode()
+        job = batch(tenant_of(api), [row(2, refs)])
+        await running_job(service_env["DATABASE_URL"], job)
+        sent = job.model_dump_json().encode()
         reply = await _request_until_served(nc, commands_subject(namespace), sent)
         assert outcomes(BatchResult.model_validate_json(reply)) == ["created"]
         process.send_signal(signal.SIGTERM)
@@ -420,7 +428,7 @@ async def _request_until_served(nc: nats.NATS, subject: str, data: bytes) -> byt
     deadline = asyncio.get_running_loop().time() + 30
     while True:
         try:
-            return (await nc.request(subject, data, timeout=30)).data
+            return (await nc.request(subject, data, timeout=30, headers=signed(data))).data
         except nats.errors.NoRespondersError:
             assert asyncio.get_running_loop().time() < deadline, "the process never subscribed"
             await asyncio.sleep(0.1)

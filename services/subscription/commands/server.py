@@ -9,6 +9,10 @@ the handler's return value, and a stop that waits for the batches in flight
 malformed request is answered with a BatchResult naming the problem rather than dropped by
 the framework's own validation.
 
+Only the importer's batches are acted on, for the tenant and actor of the job the API stored
+(authentication.py): a request without the importer's signature, or for a job that is unknown,
+not running or of another tenant or actor, is answered with a BatchResult error and logged.
+
 Rows name their references by text: references.py resolves them before batches.py decides and
 appends the rows.
 """
@@ -17,19 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 
 import asyncpg
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
 from pydantic import ValidationError
 
-from contracts.imports import BatchResult, CommandBatch
+from contracts.imports import DEV_COMMANDS_SECRET, BatchResult, CommandBatch
 from contracts.subjects import check_tenant, commands_subject, durable_name
 from plumbing.broker import servers
 from plumbing.process import stop_on_signals
+from services.subscription.commands.authentication import Jobs, Refused, check_signature
 from services.subscription.commands.references import References
-from services.subscription.config import Settings
+from services.subscription.config import MIN_SECRET_LENGTH, Settings
 from services.subscription.publishing.hints import AppendHints
 from services.subscription.write.batches import Batches
 from services.subscription.write.eventstore import EventStore
@@ -44,16 +51,36 @@ CONNECT_RETRY_SECONDS = 2.0
 GRACEFUL_SECONDS = 30.0
 
 
-async def answer(batches: Batches, references: References, data: bytes) -> bytes:
+@dataclass(frozen=True)
+class Service:
+    """What answering a request takes: the shared secret, the jobs, the resolver, the writer."""
+
+    secret: str
+    jobs: Jobs
+    references: References
+    batches: Batches
+
+
+async def answer(service: Service, data: bytes, headers: Mapping[str, str] | None) -> bytes:
     """The reply to one request: a BatchResult as JSON, whatever the request held."""
+    try:
+        check_signature(service.secret, data, headers)
+    except Refused as exc:
+        log.warning("command batch refused: %s", exc)
+        return BatchResult(error=f"refused: {exc}").model_dump_json().encode()
     batch = _parse(data)
     if isinstance(batch, str):
         result = BatchResult(error=f"not a command batch: {batch}")
     else:
+        fields = {"import_id": str(batch.import_id), "tenant_id": batch.tenant_id}
         try:
-            result = await handle(batches, references, batch)
+            batch = await service.jobs.authorize(batch)
+            result = await handle(service.batches, service.references, batch)
+        except Refused as exc:
+            log.warning("command batch refused: %s", exc, extra=fields)
+            result = BatchResult(error=f"refused: {exc}")
         except Exception as exc:
-            log.exception("command batch failed", extra={"import_id": str(batch.import_id)})
+            log.exception("command batch failed", extra=fields)
             result = BatchResult(error=f"the batch was not handled ({exc}); send it again")
     return result.model_dump_json().encode()
 
@@ -84,6 +111,7 @@ class CommandServer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.secret = signing_secret(settings)
         self.broker = NatsBroker(
             servers(settings.nats_url),
             name="wispgate-commands",
@@ -100,8 +128,12 @@ class CommandServer:
             "wispgate-commands", self.settings.commands_concurrency + 1
         )
         await self.hints.start()
-        batches = Batches(EventStore(self.pool), UniqueIds(self.pool), self.hints.appended)
-        references = References(self.pool, self.settings.read_wait_seconds)
+        service = Service(
+            self.secret,
+            Jobs(self.pool),
+            References(self.pool, self.settings.read_wait_seconds),
+            Batches(EventStore(self.pool), UniqueIds(self.pool), self.hints.appended),
+        )
         ns = self.settings.namespace
 
         @self.broker.subscriber(
@@ -110,7 +142,7 @@ class CommandServer:
             max_workers=self.settings.commands_concurrency,
         )
         async def serve(msg: NatsMessage) -> bytes:
-            return await answer(batches, references, msg.body)
+            return await answer(service, msg.body, msg.headers)
 
         while not stop.is_set():
             try:
@@ -141,6 +173,20 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await stop.wait()
     finally:
         await server.stop()
+
+
+def signing_secret(settings: Settings) -> str:
+    """WISPGATE_COMMANDS_SECRET; in production the development default or a short one stops
+    the process, as anyone knowing it could send batches."""
+    secret = settings.commands_secret.get_secret_value()
+    if settings.env == "production" and (
+        secret == DEV_COMMANDS_SECRET or len(secret) < MIN_SECRET_LENGTH
+    ):
+        raise ValueError(
+            f"WISPGATE_COMMANDS_SECRET must be set to {MIN_SECRET_LENGTH}+ characters (the"
+            " importer's own) unless WISPGATE_ENV is development or test"
+        )
+    return secret
 
 
 def _describe(exc: ValidationError) -> str:

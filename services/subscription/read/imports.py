@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts.imports import ImportJob, RowError
+from contracts.imports import ImportJob, JobState, RowError
 
 # The job's `errors` list stops here; errors.xlsx carries every failed row.
 MAX_LISTED_ERRORS = 1_000
@@ -28,6 +28,7 @@ select id, state, dry_run, filename, rows_total, rows_processed, rows_created, r
        rows_failed, position, message
 from imports.job_states where tenant_id = $1 and id = $2
 """
+ORIGIN = "select tenant_id, actor, state, dry_run from imports.job_states where id = $1"
 EXISTS = "select exists (select 1 from imports.job_states where tenant_id = $1 and id = $2)"
 ERRORS = """
 select sheet_row as row, column_name as column, message from imports.job_errors
@@ -87,6 +88,29 @@ async def find(pool: asyncpg.Pool, tenant_id: str, import_id: UUID) -> ImportJob
         errors=[RowError(**dict(e)) for e in errors[:MAX_LISTED_ERRORS]],
         errors_truncated=len(errors) > MAX_LISTED_ERRORS,
     )
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who submitted a job, as the API stored it, and the state the importer has it in."""
+
+    tenant_id: str
+    actor: str
+    state: JobState
+    dry_run: bool
+
+
+async def origin(pool: asyncpg.Pool, import_id: UUID) -> Origin | None:
+    """Any tenant's job by its id, for the `commands` process to check a batch against it."""
+    row = await pool.fetchrow(ORIGIN, import_id)
+    if row is None:
+        return None
+    return Origin(row["tenant_id"], row["actor"], JobState(row["state"]), row["dry_run"])
+
+
+async def headers(pool: asyncpg.Pool, import_id: UUID) -> list[str]:
+    """The file's headers, in its column order, as the job's failed rows carry them."""
+    return [r["header"] for r in await pool.fetch(HEADERS, import_id)]
 
 
 async def headers(pool: asyncpg.Pool, import_id: UUID) -> list[str]:
