@@ -19,6 +19,9 @@ import nats
 import pytest
 from yoyo import get_backend, read_migrations
 
+from contracts.subjects import events_stream, imports_stream
+from tests.helpers import open_pool
+
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = [
     ROOT / "services/subscription/migrations",
@@ -59,10 +62,12 @@ def servers() -> Iterator[tuple[str, str]]:
 
 
 def fresh_namespace(servers: tuple[str, str]) -> Iterator[str]:
-    """A namespace of its own; its JetStream stream is deleted at the end."""
+    """A namespace of its own; its JetStream streams (events, import wake-ups) are deleted at
+    the end."""
     ns = f"t{secrets.token_hex(5)}"
     yield ns
-    asyncio.run(_delete_stream(servers[1], f"{ns.upper()}_EVENTS"))
+    for stream in (events_stream(ns), imports_stream(ns)):
+        asyncio.run(_delete_stream(servers[1], stream))
 
 
 def fresh_database(servers: tuple[str, str], namespace: str) -> Iterator[str]:
@@ -125,11 +130,8 @@ def service_env(database_url: str, nats_url: str, namespace: str) -> dict[str, s
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on this run's database (jsonb as Python objects)."""
-    from plumbing.postgres import create_pool
-
-    p = await create_pool(database_url, "wispgate-tests", 10)
-    yield p
-    await p.close()
+    async with open_pool(database_url) as p:
+        yield p
 
 
 @pytest.fixture
@@ -143,6 +145,12 @@ async def nc(nats_url: str) -> AsyncIterator[nats.NATS]:
 def tenant() -> str:
     """A tenant id of its own, so tests never see each other's data."""
     return f"t-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def tenant_id() -> str:
+    """A tenant of the test's own."""
+    return tenant()
 
 
 async def _execute(dsn: str, sql: str) -> None:

@@ -9,13 +9,14 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Self
 
 import asyncpg
 import httpx
 import pytest
 
-from services.subscription.access import tokens
-from tests.conftest import ROOT, environment, fresh_database, fresh_namespace, tenant
+from tests.conftest import ROOT, environment, fresh_database, fresh_namespace
+from tests.helpers import admin_client
 
 COMMANDS = {
     "api": [sys.executable, "-m", "services.subscription", "api"],
@@ -43,6 +44,21 @@ class System:
         self.logs = logs
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.base_url = f"http://127.0.0.1:{env['API_PORT']}"
+
+    @classmethod
+    def running(cls, env: dict[str, str], logs: Path, names: list[str]) -> Iterator[Self]:
+        """The processes `names` on an API port of their own, ready; stopped at the end."""
+        env = {**env, "API_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
+        env.pop("WISPGATE_ADMIN_TOKEN", None)
+        system = cls(env, logs)
+        system.setup()
+        try:
+            for name in names:
+                system.start(name)
+            system.wait_ready()
+            yield system
+        finally:
+            system.stop_all()
 
     def setup(self) -> None:
         for command in SETUP:
@@ -116,23 +132,7 @@ def system(
     service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
     """API, relay, commands and projection worker as processes, as `make run` starts them."""
-    env = {**service_env, "API_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
-    env.pop("WISPGATE_ADMIN_TOKEN", None)
-    running = System(env, tmp_path_factory.mktemp("logs"))
-    running.setup()
-    try:
-        for name in COMMANDS:
-            running.start(name)
-        running.wait_ready()
-        yield running
-    finally:
-        running.stop_all()
-
-
-@pytest.fixture
-def tenant_id() -> str:
-    """A tenant of the test's own."""
-    return tenant()
+    yield from System.running(service_env, tmp_path_factory.mktemp("logs"), list(COMMANDS))
 
 
 @pytest.fixture
@@ -140,8 +140,5 @@ async def http(
     system: System, pool: asyncpg.Pool, tenant_id: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An admin client of the test's tenant, talking to the API process over TCP."""
-    token, _ = await tokens.create(pool, "e2e", tenant_id, "admin")
-    async with httpx.AsyncClient(
-        base_url=system.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    ) as client:
+    async with admin_client(system.base_url, pool, tenant_id, "e2e") as client:
         yield client

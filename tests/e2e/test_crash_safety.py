@@ -18,6 +18,7 @@ from plumbing.eventlog import REACHED
 from services.projections.catalog import PROJECTIONS
 from tests.conftest import ROOT
 from tests.e2e.conftest import System
+from tests.helpers import directory, until
 
 READ_TABLES = {
     "read.directory": "tenant_id, id",
@@ -75,9 +76,11 @@ async def _caught_up(pool: asyncpg.Pool, deadline: float = 60) -> None:
     tail = await pool.fetchval(TAIL)
     end = time.monotonic() + deadline
     for name in PROJECTIONS:
-        while not await pool.fetchval(REACHED, name, tail):
-            assert time.monotonic() < end, f"projection {name} never reached position {tail}"
-            await asyncio.sleep(0.05)
+        await until(
+            lambda name=name: pool.fetchval(REACHED, name, tail),
+            max(0.0, end - time.monotonic()),
+            failing=f"projection {name} never reached position {tail}",
+        )
 
 
 async def _published_ids(nats_url: str, namespace: str, tenant_id: str, expected: int) -> set[str]:
@@ -112,12 +115,13 @@ async def test_sigkill_relay_and_projections_under_load(
     tenant_id: str,
     service_env: dict[str, str],
 ) -> None:
-    refs = {}
-    for field, path, body in (
-        ("contact_id", "contacts", {"name": "Load Contact"}),
-        ("engineer_id", "engineers", {"name": "Load Engineer"}),
-    ):
-        refs[field] = (await http.post(f"/api/v1/{path}", json=body)).json()["id"]
+    refs = await directory(
+        http,
+        contact_id={"name": "Load Contact"},
+        engineer_id={"name": "Load Engineer"},
+        organization_id=None,
+        service_contract_id=None,
+    )
     stop = asyncio.Event()
     workers = [asyncio.create_task(_load(http, refs, stop)) for _ in range(4)]
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -13,26 +12,13 @@ import pytest
 
 from contracts.events import EVENT_TYPES
 from contracts.subjects import event_subject, events_stream, tenant_events
+from tests.helpers import directory
 
 ENVELOPE_KEYS = {
     "event_id", "type", "schema_version", "tenant_id", "stream_id", "stream_type",
     "version", "position", "occurred_at", "metadata", "data",
 }  # fmt: skip
 METADATA_KEYS = {"actor", "correlation_id", "causation_id", "idempotency_key", "import_id"}
-
-
-async def _create_directory(http: httpx.AsyncClient) -> dict[str, str]:
-    ids = {}
-    for field, path, body in (
-        ("contact_id", "contacts", {"name": "Jane Doe"}),
-        ("organization_id", "organizations", {"name": "Acme Farms"}),
-        ("engineer_id", "engineers", {"name": "Alice Ng"}),
-        ("service_contract_id", "service-contracts", {"number": "SC-7", "title": "Rural"}),
-    ):
-        response = await http.post(f"/api/v1/{path}", json=body)
-        assert response.status_code == 201, response.text
-        ids[field] = response.json()["id"]
-    return ids
 
 
 async def _broker_messages(
@@ -62,7 +48,7 @@ async def _broker_messages(
 async def test_a_subscription_travels_from_http_to_broker_and_read_model(
     http: httpx.AsyncClient, nats_url: str, namespace: str, tenant_id: str
 ) -> None:
-    refs = await _create_directory(http)
+    refs = await directory(http)
     created = (
         await http.post(
             "/api/v1/subscriptions",
@@ -84,7 +70,7 @@ async def test_a_subscription_travels_from_http_to_broker_and_read_model(
     assert item["organization"] == {"id": refs["organization_id"], "name": "Acme Farms"}
     assert item["engineer"] == {"id": refs["engineer_id"], "name": "Alice Ng"}
     assert item["service_contract"] == {
-        "id": refs["service_contract_id"], "number": "SC-7", "title": "Rural",
+        "id": refs["service_contract_id"], "number": "SC-1", "title": "Rural 50",
     }  # fmt: skip
     assert item["notification_level"] == "Now"
 
@@ -119,7 +105,7 @@ async def test_min_position_beyond_the_read_model_answers_503(http: httpx.AsyncC
 
 
 async def test_list_filters_sorts_and_pages(http: httpx.AsyncClient) -> None:
-    refs = await _create_directory(http)
+    refs = await directory(http)
     other_engineer = (await http.post("/api/v1/engineers", json={"name": "Bob Li"})).json()["id"]
     last = 0
     for i, status in enumerate(["Active", "Inactive", "Suspended", "Active", "Completed"]):
@@ -153,7 +139,7 @@ async def test_list_filters_sorts_and_pages(http: httpx.AsyncClient) -> None:
 async def test_directory_lists_and_renames_reach_the_subscription_list(
     http: httpx.AsyncClient,
 ) -> None:
-    refs = await _create_directory(http)
+    refs = await directory(http)
     created = (
         await http.post("/api/v1/subscriptions", json={**refs, "name": "x", "status": "Active"})
     ).json()
@@ -192,10 +178,3 @@ async def test_metrics_need_a_token_outside_development(
     text = (await http.get("/metrics")).text
     assert "wispgate_relay_lag_events" in text
     assert "wispgate_projection_lag_events" in text
-
-
-async def _poll(predicate: Any, deadline: float = 10) -> None:
-    end = time.monotonic() + deadline
-    while not await predicate():
-        assert time.monotonic() < end, "condition not reached before the deadline"
-        await asyncio.sleep(0.05)

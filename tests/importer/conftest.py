@@ -4,20 +4,17 @@ of a tenant and a pool on that database."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
-import nats
 import pytest
 
-from contracts.subjects import imports_stream
-from services.subscription.access import tokens
-from tests.conftest import ROOT, environment, fresh_database, fresh_namespace, tenant
-from tests.e2e.conftest import COMMANDS, System, free_port
+from tests.conftest import ROOT, environment, fresh_database, fresh_namespace
+from tests.e2e.conftest import COMMANDS, System
+from tests.helpers import admin_client, open_pool
 
 IMPORTER = [sys.executable, "-m", "services.importer", "worker"]
 # Small batches and a short lease, so that a file is still running when a test kills the
@@ -50,9 +47,7 @@ class ImportSystem(System):
 
 @pytest.fixture(scope="session")
 def system_namespace(servers: tuple[str, str]) -> Iterator[str]:
-    for ns in fresh_namespace(servers):
-        yield ns
-        asyncio.run(delete_stream(servers[1], imports_stream(ns)))
+    yield from fresh_namespace(servers)
 
 
 @pytest.fixture(scope="session")
@@ -67,33 +62,15 @@ def system(
     system_namespace: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ImportSystem]:
-    env = environment(system_database_url, nats_url, system_namespace)
-    env |= {"API_PORT": str(free_port()), "PYTHONUNBUFFERED": "1", **IMPORTER_ENV}
-    env.pop("WISPGATE_ADMIN_TOKEN", None)
-    running = ImportSystem(env, tmp_path_factory.mktemp("logs"))
-    running.setup()
-    try:
-        for name in [*COMMANDS, "importer"]:
-            running.start(name)
-        running.wait_ready()
-        yield running
-    finally:
-        running.stop_all()
-
-
-@pytest.fixture
-def tenant_id() -> str:
-    return tenant()
+    env = environment(system_database_url, nats_url, system_namespace) | IMPORTER_ENV
+    yield from ImportSystem.running(env, tmp_path_factory.mktemp("logs"), [*COMMANDS, "importer"])
 
 
 @pytest.fixture
 async def system_pool(system_database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the running processes' database."""
-    from plumbing.postgres import create_pool
-
-    p = await create_pool(system_database_url, "wispgate-tests", 4)
-    yield p
-    await p.close()
+    async with open_pool(system_database_url, 4) as p:
+        yield p
 
 
 @pytest.fixture
@@ -101,29 +78,14 @@ async def http(
     system: ImportSystem, system_pool: asyncpg.Pool, tenant_id: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An admin client of the test's tenant, talking to the API process."""
-    token, _ = await tokens.create(system_pool, "importer-e2e", tenant_id, "admin")
-    async with httpx.AsyncClient(
-        base_url=system.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    ) as client:
+    async with admin_client(system.base_url, system_pool, tenant_id, "importer-e2e") as client:
         yield client
-
-
-async def delete_stream(url: str, stream: str) -> None:
-    client = await nats.connect(url)
-    try:
-        await client.jetstream().delete_stream(stream)
-    except Exception:
-        pass
-    finally:
-        await client.close()
 
 
 @pytest.fixture(scope="session")
 def lab_namespace(servers: tuple[str, str]) -> Iterator[str]:
     """A namespace for workers run inside the tests, apart from the running processes."""
-    for ns in fresh_namespace(servers):
-        yield ns
-        asyncio.run(delete_stream(servers[1], imports_stream(ns)))
+    yield from fresh_namespace(servers)
 
 
 @pytest.fixture(scope="session")
@@ -133,9 +95,6 @@ def lab_database_url(servers: tuple[str, str], lab_namespace: str) -> Iterator[s
 
 @pytest.fixture
 async def lab_pool(lab_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    from plumbing.postgres import create_pool
-
-    p = await create_pool(lab_database_url, "wispgate-tests", 4)
-    yield p
-    await p.execute("delete from imports.jobs")
-    await p.close()
+    async with open_pool(lab_database_url, 4) as p:
+        yield p
+        await p.execute("delete from imports.jobs")

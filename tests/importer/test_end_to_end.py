@@ -6,10 +6,8 @@ test and must finish the job on restart without creating any row twice.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import signal
-import time
 import uuid
 from typing import Any
 
@@ -19,8 +17,8 @@ import pytest
 from openpyxl import load_workbook
 
 from contracts.spreadsheet import neutralise
-from services.subscription.access import tokens
 from tests.conftest import tenant
+from tests.helpers import admin_client, directory, until
 from tests.importer.conftest import ImportSystem
 from tests.importer.workbooks import HEADERS, package, xlsx
 
@@ -29,19 +27,13 @@ pytestmark = pytest.mark.slow
 FINISHED = ("completed", "failed")
 
 
-async def directory(http: httpx.AsyncClient) -> dict[str, str]:
-    """A contact, an organization, an engineer and a service contract of the tenant."""
-    made = {}
-    for path, body in (
-        ("contacts", {"name": "Ada Lovelace", "email": "ada@example.com"}),
-        ("organizations", {"name": "Acme"}),
-        ("engineers", {"name": "Grace Hopper", "email": "grace@example.com"}),
-        ("service-contracts", {"number": "SC-1", "title": "Fibre 100"}),
-    ):
-        response = await http.post(f"/api/v1/{path}", json=body)
-        assert response.status_code == 201, response.text
-        made[path] = response.json()["id"]
-    return made
+# The directory the spreadsheets' rows refer to, by name, email, number or title.
+NAMED = {
+    "contact_id": {"name": "Ada Lovelace", "email": "ada@example.com"},
+    "organization_id": {"name": "Acme"},
+    "engineer_id": {"name": "Grace Hopper", "email": "grace@example.com"},
+    "service_contract_id": {"number": "SC-1", "title": "Fibre 100"},
+}
 
 
 def rows(count: int, prefix: str = "Customer") -> list[list[Any]]:
@@ -69,13 +61,26 @@ async def job(http: httpx.AsyncClient, import_id: str) -> dict[str, Any]:
 async def finished(
     http: httpx.AsyncClient, import_id: str, system: ImportSystem, deadline: float = 90
 ) -> dict[str, Any]:
-    until = time.monotonic() + deadline
-    while time.monotonic() < until:
-        state = await job(http, import_id)
-        if state["state"] in FINISHED:
-            return state
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"import {import_id} did not finish: {state}\n{system.tail('importer')}")
+    """The job's state once it is finished (on failure, the importer's log)."""
+    state: dict[str, Any] = {}
+
+    async def done() -> dict[str, Any] | None:
+        state.update(await job(http, import_id))
+        return dict(state) if state["state"] in FINISHED else None
+
+    def why() -> str:
+        return f"import {import_id} did not finish: {state}\n{system.tail('importer')}"
+
+    return await until(done, deadline, 0.1, why)
+
+
+async def under_way(http: httpx.AsyncClient, import_id: str, rows: int) -> bool:
+    """The job has processed `rows` rows; short of them, it must not be finished."""
+    state = await job(http, import_id)
+    if state["rows_processed"] >= rows:
+        return True
+    assert state["state"] not in FINISHED, state
+    return False
 
 
 async def listed(http: httpx.AsyncClient) -> list[dict[str, Any]]:
@@ -93,7 +98,7 @@ async def listed(http: httpx.AsyncClient) -> list[dict[str, Any]]:
 async def test_an_import_lands_in_the_list_and_twice_creates_nothing(
     system: ImportSystem, http: httpx.AsyncClient
 ) -> None:
-    ids = await directory(http)
+    ids = await directory(http, **NAMED)
     content = xlsx([HEADERS, ["SUB-900", "Fibre home", "Ada Lovelace", "Acme", "active",
                               "grace@example.com", "Fibre 100", "first"], *rows(20)])  # fmt: skip
     first = await finished(http, await upload(http, content), system)
@@ -109,10 +114,10 @@ async def test_an_import_lands_in_the_list_and_twice_creates_nothing(
         "Active",
         "first",
     )
-    assert home["contact"]["id"] == ids["contacts"]
-    assert home["organization"]["id"] == ids["organizations"]
-    assert home["engineer"]["id"] == ids["engineers"]
-    assert home["service_contract"]["id"] == ids["service-contracts"]
+    assert home["contact"]["id"] == ids["contact_id"]
+    assert home["organization"]["id"] == ids["organization_id"]
+    assert home["engineer"]["id"] == ids["engineer_id"]
+    assert home["service_contract"]["id"] == ids["service_contract_id"]
 
     again = await finished(http, await upload(http, content), system)
     assert again["state"] == "completed", again
@@ -123,7 +128,7 @@ async def test_an_import_lands_in_the_list_and_twice_creates_nothing(
 async def test_failed_rows_are_reported_and_the_others_imported(
     system: ImportSystem, http: httpx.AsyncClient
 ) -> None:
-    await directory(http)
+    await directory(http, **NAMED)
     content = xlsx(
         [
             HEADERS,
@@ -148,7 +153,7 @@ async def test_failed_rows_are_reported_and_the_others_imported(
 
 
 async def test_a_dry_run_appends_nothing(system: ImportSystem, http: httpx.AsyncClient) -> None:
-    await directory(http)
+    await directory(http, **NAMED)
     state = await finished(
         http, await upload(http, xlsx([HEADERS, *rows(5)]), dry_run=True), system
     )
@@ -170,7 +175,7 @@ async def test_a_hostile_file_fails_the_job_with_its_reason(
 async def test_a_job_without_a_wake_up_is_found_by_polling(
     system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool, tenant_id: str
 ) -> None:
-    await directory(http)
+    await directory(http, **NAMED)
     job_id = uuid.uuid4()
     content = xlsx([HEADERS, *rows(3)])
     async with system_pool.acquire() as conn, conn.transaction():
@@ -186,13 +191,10 @@ async def test_a_job_without_a_wake_up_is_found_by_polling(
 async def test_a_killed_worker_resumes_and_creates_nothing_twice(
     system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool, tenant_id: str
 ) -> None:
-    await directory(http)
+    await directory(http, **NAMED)
     total = 3000
     import_id = await upload(http, xlsx([HEADERS, *rows(total, "Killed")]))
-    until = time.monotonic() + 60
-    while (state := await job(http, import_id))["rows_processed"] < 100:
-        assert state["state"] not in FINISHED and time.monotonic() < until, state
-        await asyncio.sleep(0.02)
+    await until(lambda: under_way(http, import_id, 100), 60, 0.02)
     system.restart("importer")
     state = await job(http, import_id)
     assert state["rows_processed"] < total, "the file was done before the worker was killed"
@@ -215,7 +217,7 @@ async def test_a_killed_worker_resumes_and_creates_nothing_twice(
 async def test_round_trip_from_an_export_into_another_tenant(
     system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool
 ) -> None:
-    await directory(http)
+    await directory(http, **NAMED)
     formula_like = "=not a formula, a note"
     first = ["SUB-77", "Round trip", "Ada Lovelace", "Acme", "Suspended", "Grace Hopper", "SC-1"]
     content = xlsx([HEADERS, [*first, neutralise(formula_like)], *rows(3)])
@@ -223,12 +225,8 @@ async def test_round_trip_from_an_export_into_another_tenant(
     exported = await http.get("/api/v1/subscriptions/export.xlsx")
     assert exported.status_code == 200, exported.text
 
-    token, _ = await tokens.create(system_pool, "importer-e2e", tenant(), "admin")
-    other = httpx.AsyncClient(
-        base_url=system.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
-    async with other:
-        await directory(other)
+    async with admin_client(system.base_url, system_pool, tenant(), "importer-e2e") as other:
+        await directory(other, **NAMED)
         state = await finished(other, await upload(other, exported.content), system)
         assert state["state"] == "completed", state
         assert state["rows_created"] == 4
@@ -250,13 +248,10 @@ async def test_round_trip_from_an_export_into_another_tenant(
 async def test_a_stopped_worker_hands_its_job_back(
     system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool
 ) -> None:
-    await directory(http)
+    await directory(http, **NAMED)
     total = 3000
     import_id = await upload(http, xlsx([HEADERS, *rows(total, "Stopped")]))
-    until = time.monotonic() + 60
-    while (state := await job(http, import_id))["rows_processed"] < 100:
-        assert state["state"] not in FINISHED and time.monotonic() < until, state
-        await asyncio.sleep(0.02)
+    await until(lambda: under_way(http, import_id, 100), 60, 0.02)
     system.restart("importer", signal.SIGTERM)
     state = await job(http, import_id)
     assert state["rows_processed"] < total, "the file was done before the worker was stopped"

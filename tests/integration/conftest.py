@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import httpx
@@ -13,8 +14,10 @@ from services.subscription.access import tokens
 from services.subscription.app import create_app
 from services.subscription.config import Settings
 from tests.conftest import tenant
+from tests.helpers import directory, until
 
 ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +32,13 @@ async def app_transport(settings: Settings) -> AsyncIterator[httpx.ASGITransport
         yield httpx.ASGITransport(app=app)
 
 
+def api_client(transport: httpx.ASGITransport, token: str) -> httpx.AsyncClient:
+    """An API client of the in-process app, holding `token`."""
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
 @pytest.fixture
 async def client_for(
     app_transport: httpx.ASGITransport, pool: asyncpg.Pool
@@ -39,11 +49,7 @@ async def client_for(
     async def make(tenant_id: str | None = None, role: tokens.Role = "admin") -> httpx.AsyncClient:
         tenant_id = tenant_id or tenant()
         token, _ = await tokens.create(pool, f"tester-{role}", tenant_id, role)
-        client = httpx.AsyncClient(
-            transport=app_transport,
-            base_url="http://test",
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        client = api_client(app_transport, token)
         client.tenant_id = tenant_id  # type: ignore[attr-defined]
         clients.append(client)
         return client
@@ -53,25 +59,82 @@ async def client_for(
         await client.aclose()
 
 
+def csrf_of(page: httpx.Response) -> str:
+    """The CSRF token of the page's forms, once every POST form was seen to carry it."""
+    forms = re.findall(r'<form method="post".*?</form>', page.text, re.S)
+    assert forms, "the page has no form"
+    tokens_seen = {found.group(1) for form in forms if (found := CSRF.search(form))}
+    assert len(tokens_seen) == 1 and all(CSRF.search(form) for form in forms), forms
+    return tokens_seen.pop()
+
+
+class Browser(httpx.AsyncClient):
+    """A browser-like client of the in-process app: it keeps the session cookie, and posts a
+    page's forms with the page's CSRF token. Once signed in, `api` holds the same token."""
+
+    def __init__(self, transport: httpx.ASGITransport) -> None:
+        super().__init__(transport=transport, base_url="http://test")
+        self.app_transport = transport
+        self.tenant_id = ""
+        self.token = ""
+        self._api: httpx.AsyncClient | None = None
+
+    @property
+    def api(self) -> httpx.AsyncClient:
+        """An API client holding the signed-in token (same tenant, same name)."""
+        assert self._api, "not signed in"
+        return self._api
+
+    async def submit(
+        self, page: httpx.Response, action: str, data: dict[str, Any] | None = None, **more: Any
+    ) -> httpx.Response:
+        """Post a form of `page` to `action`, with the page's CSRF token."""
+        return await self.post(action, data={"csrf_token": csrf_of(page), **(data or {})}, **more)
+
+    async def sign_in(self, tenant_id: str, token: str) -> None:
+        """Sign in through the sign-in page, as a person would."""
+        signed = await self.submit(await self.get("/login"), "/login", {"token": token})
+        assert signed.status_code == 303, signed.text
+        self.tenant_id, self.token = tenant_id, token
+        self._api = api_client(self.app_transport, token)
+
+    async def aclose(self) -> None:
+        if self._api:
+            await self._api.aclose()
+        await super().aclose()
+
+
+WebFactory = Callable[..., Awaitable[Browser]]
+
+
+@pytest.fixture
+async def web(app_transport: httpx.ASGITransport, pool: asyncpg.Pool) -> AsyncIterator[WebFactory]:
+    """Make a browser signed in with a fresh token: `await web(tenant_id, role)`."""
+    browsers: list[Browser] = []
+
+    async def make(tenant_id: str | None = None, role: tokens.Role = "admin") -> Browser:
+        tenant_id = tenant_id or tenant()
+        token, _ = await tokens.create(pool, f"staff-{role}", tenant_id, role)
+        browser = Browser(app_transport)
+        browsers.append(browser)
+        await browser.sign_in(tenant_id, token)
+        return browser
+
+    yield make
+    for browser in browsers:
+        await browser.aclose()
+
+
+@pytest.fixture
+async def browser(web: WebFactory) -> Browser:
+    """An admin signed in to the pages, of a tenant of its own."""
+    return await web()
+
+
 @pytest.fixture
 async def api(client_for: ClientFactory) -> httpx.AsyncClient:
     """An admin client of a tenant of its own."""
     return await client_for()
-
-
-async def directory(api: httpx.AsyncClient) -> dict[str, str]:
-    """A contact, an organization, an engineer and a service contract; their ids by field."""
-    ids = {}
-    for field, path, body in (
-        ("contact_id", "contacts", {"name": "Jane Doe", "email": "jane@example.net"}),
-        ("organization_id", "organizations", {"name": "Acme Farms"}),
-        ("engineer_id", "engineers", {"name": "Alice Ng"}),
-        ("service_contract_id", "service-contracts", {"number": "SC-1", "title": "Rural 50"}),
-    ):
-        response = await api.post(f"/api/v1/{path}", json=body)
-        assert response.status_code == 201, response.text
-        ids[field] = response.json()["id"]
-    return ids
 
 
 async def new_subscription(api: httpx.AsyncClient, **overrides: object) -> dict[str, object]:
@@ -94,11 +157,9 @@ async def project(pool: asyncpg.Pool, position: int, deadline: float = 30) -> No
     from services.projections.runner import Catchup
 
     catchup = Catchup(pool, [cls() for cls in PROJECTIONS.values()])
-    end = asyncio.get_running_loop().time() + deadline
-    while True:
+
+    async def reached() -> bool:
         await catchup.catch_up()
-        reached = [await pool.fetchval(REACHED, name, position) for name in PROJECTIONS]
-        if all(reached):
-            return
-        assert asyncio.get_running_loop().time() < end, f"projections never reached {position}"
-        await asyncio.sleep(0.02)
+        return all([await pool.fetchval(REACHED, name, position) for name in PROJECTIONS])
+
+    await until(reached, deadline, 0.02, f"projections never reached {position}")

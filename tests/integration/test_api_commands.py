@@ -13,7 +13,8 @@ import nats
 
 from contracts.subjects import appended_hint_subject
 from services.subscription.config import Settings
-from tests.integration.conftest import ClientFactory, directory, new_subscription
+from tests.helpers import directory
+from tests.integration.conftest import ClientFactory, new_subscription
 
 
 async def _versions(pool: asyncpg.Pool, stream_id: object) -> list[int]:

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.integration.conftest import directory
+from tests.helpers import directory
 
 PROBLEM = "application/problem+json"
 

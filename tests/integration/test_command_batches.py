@@ -31,7 +31,8 @@ from services.subscription.write.batches import Batches
 from services.subscription.write.eventstore import EventStore, Reservation
 from services.subscription.write.unique_ids import UniqueIds
 from tests.conftest import ROOT
-from tests.integration.conftest import ClientFactory, directory, new_subscription, project
+from tests.helpers import directory, until
+from tests.integration.conftest import ClientFactory, new_subscription, project
 from tests.integration.test_command_auth import running_job, signed
 
 
@@ -425,10 +426,11 @@ async def test_the_commands_process_answers_and_stops_on_sigterm(
 
 async def _request_until_served(nc: nats.NATS, subject: str, data: bytes) -> bytes:
     """Ask until the process has subscribed (NATS answers "no responders" until then)."""
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
+
+    async def answer() -> bytes | None:
         try:
             return (await nc.request(subject, data, timeout=30, headers=signed(data))).data
         except nats.errors.NoRespondersError:
-            assert asyncio.get_running_loop().time() < deadline, "the process never subscribed"
-            await asyncio.sleep(0.1)
+            return None
+
+    return await until(answer, 30, 0.1, "the process never subscribed")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -25,6 +24,7 @@ from services.subscription.write.eventstore import (
     StreamAppend,
 )
 from tests.conftest import tenant
+from tests.helpers import until
 
 
 def _append(tenant_id: str, stream_id, version: int, name: str, **kw) -> StreamAppend:
@@ -152,14 +152,15 @@ async def test_reader_never_skips_an_event_committed_late(
     await tx.commit()
     await slow.close()
     # Other sessions on the server may still hold the horizon back for a moment: poll.
-    deadline = time.monotonic() + 30
-    seen_after: set[object] = set()
-    while late not in seen_after:
-        assert time.monotonic() < deadline, "the late event was never read"
-        batch = await read_committed(pool, checkpoint, 1000)
-        seen_after |= {e.stream_id for e in batch}
-        checkpoint = batch[-1].checkpoint if batch else checkpoint
-        await asyncio.sleep(0.01)
+    read_from = checkpoint
+
+    async def late_read() -> bool:
+        nonlocal read_from
+        batch = await read_committed(pool, read_from, 1000)
+        read_from = batch[-1].checkpoint if batch else read_from
+        return late in {e.stream_id for e in batch}
+
+    await until(late_read, 30, 0.01, "the late event was never read")
 
 
 async def _tail(pool: asyncpg.Pool) -> Checkpoint:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -21,6 +20,7 @@ from services.projections.rebuild import build_shadows, drop_shadows, rebuild
 from services.projections.runner import Catchup
 from services.subscription.write.eventstore import EventStore, StreamAppend
 from tests.conftest import tenant
+from tests.helpers import until
 
 TABLES = ("directory", "subscriptions", "subscription_refs", "history", "history_refs")
 REGISTERED = {
@@ -165,17 +165,6 @@ async def insert_raw(conn: asyncpg.Connection, tenant_id: str, event_type: str, 
 def live(pool: asyncpg.Pool, batch_size: int = 5000) -> Catchup:
     """A catch-up engine on the live tables, like the worker's."""
     return Catchup(pool, [cls() for cls in PROJECTIONS.values()], batch_size=batch_size)
-
-
-async def until(check: Callable[[], Awaitable[Any]], within: float = 30.0) -> Any:
-    """Poll `check` until it returns something truthy, or fail after `within` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def caught_up(pool: asyncpg.Pool) -> bool:

@@ -19,12 +19,12 @@ from services.projections.replay import replay
 from services.projections.runner import Catchup
 from services.projections.subscriptions import SubscriptionsProjection
 from tests.conftest import ROOT, tenant
+from tests.helpers import until
 from tests.integration.test_projections import (
     Writer,
     assert_equals_rebuild,
     caught_up,
     tenant_rows,
-    until,
 )
 from tests.integration.test_projections_worker import _broken_status_change
 

@@ -12,7 +12,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType
 
 from plumbing.redelivery import Backoff, Redelivery
 from services.projections.wakeups import Durable, Wakeups
-from tests.integration.test_projections import until
+from tests.helpers import until
 
 MAX_DELIVERIES = 3
 DURABLE = "wakeup-test"

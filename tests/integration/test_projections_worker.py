@@ -34,13 +34,13 @@ from services.projections.config import Settings
 from services.projections.runner import Catchup
 from services.projections.worker import PROJECTION_HEADER, Worker
 from tests.conftest import ROOT, tenant
+from tests.helpers import until
 from tests.integration.test_projections import (
     Writer,
     assert_equals_rebuild,
     caught_up,
     scenario,
     tenant_rows,
-    until,
 )
 
 # Every worker of the run shares the durable consumer, so every one uses these settings.

@@ -11,6 +11,7 @@ from services.projections.bulk import WriteFailed
 from services.projections.bulk import Writer as BulkWriter
 from services.projections.rebuild import build_shadows, drop_shadows
 from tests.conftest import tenant
+from tests.helpers import until
 from tests.integration.test_projections import (
     TABLES,
     Writer,
@@ -20,7 +21,6 @@ from tests.integration.test_projections import (
     horizon_passed,
     live,
     scenario,
-    until,
 )
 
 

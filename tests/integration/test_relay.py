@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from services.subscription.publishing.broker import ensure_stream
 from services.subscription.publishing.relay import lock_key, relay_lag, run
 from services.subscription.write.eventstore import EventStore, StreamAppend
 from tests.conftest import tenant
+from tests.helpers import until
 
 ENVELOPE_KEYS = {
     "event_id",
@@ -45,7 +45,7 @@ ENVELOPE_KEYS = {
 METADATA_KEYS = {"actor", "correlation_id", "causation_id", "idempotency_key", "import_id"}
 
 LOCK_HOLDER = """
-select a.application_name from pg_locks l join pg_stat_activity a using (pid)
+select l.pid, a.application_name from pg_locks l join pg_stat_activity a using (pid)
 where l.locktype = 'advisory' and l.granted and l.objsubid = 1
   and l.classid::bigint = $1 and l.objid::bigint = $2
 """
@@ -117,15 +117,6 @@ async def stored(pool: asyncpg.Pool, t: str) -> list[StoredEvent]:
     return stored_events(rows)
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 15) -> Any:
-    """The first truthy result of `check`, polled until a deadline."""
-    deadline = time.monotonic() + seconds
-    while not (result := await check()):
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        await asyncio.sleep(0.02)
-    return result
-
-
 async def count_on_broker(js: JetStreamContext, ns: str, t: str) -> int:
     info = await js.stream_info(events_stream(ns), subjects_filter=tenant_events(ns, t))
     return sum((info.state.subjects or {}).values())
@@ -133,7 +124,7 @@ async def count_on_broker(js: JetStreamContext, ns: str, t: str) -> int:
 
 async def on_broker(js: JetStreamContext, ns: str, t: str, expected: int) -> list[Any]:
     """Every message of the tenant in the stream, in stream order, once `expected` are there."""
-    await eventually(lambda: _at_least(js, ns, t, expected))
+    await until(lambda: _at_least(js, ns, t, expected), 15)
     total = await count_on_broker(js, ns, t)
     sub = await js.subscribe(tenant_events(ns, t), ordered_consumer=True)
     try:
@@ -211,9 +202,7 @@ async def test_one_relay_publishes_and_a_stand_by_takes_over_without_loss(
     store, t, names = EventStore(pool), tenant(), {"relay-a", "relay-b"}
     key = lock_key(namespace)
     async with relay(settings, "relay-a") as a, relay(settings, "relay-b") as b:
-        holder = await eventually(
-            lambda: pool.fetchval(LOCK_HOLDER, (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)
-        )
+        holder = (await until(lambda: _lock_holder(pool, key), 15))["application_name"]
         assert holder in names
         await append(store, t, streams=3, edits=3)
         await on_broker(js, namespace, t, 12)
@@ -236,25 +225,21 @@ async def test_a_relay_whose_lock_connection_dies_stops_and_another_resumes(
 ) -> None:
     store, t, key = EventStore(pool), tenant(), lock_key(namespace)
     async with relay(settings, "relay-c"), relay(settings, "relay-d"):
-        await eventually(lambda: _lock_pid(pool, key))
+        await until(lambda: _lock_holder(pool, key), 15)
         await append(store, t, streams=2, edits=2)
         await on_broker(js, namespace, t, 6)
-        terminated = await _lock_pid(pool, key)
+        terminated = (await _lock_holder(pool, key))["pid"]
         await pool.execute("select pg_terminate_backend($1)", terminated)
         await append(store, t, streams=2, edits=2)
         messages = await on_broker(js, namespace, t, 12)
-        assert await eventually(lambda: _lock_pid(pool, key)) != terminated
+        assert (await until(lambda: _lock_holder(pool, key), 15))["pid"] != terminated
     assert len(messages) == 12
     assert len({m.headers["Nats-Msg-Id"] for m in messages}) == 12
 
 
-async def _lock_pid(pool: asyncpg.Pool, key: int) -> int | None:
-    return await pool.fetchval(
-        "select pid from pg_locks where locktype = 'advisory' and granted and objsubid = 1"
-        " and classid::bigint = $1 and objid::bigint = $2",
-        (key >> 32) & 0xFFFFFFFF,
-        key & 0xFFFFFFFF,
-    )
+async def _lock_holder(pool: asyncpg.Pool, key: int) -> asyncpg.Record | None:
+    """The session holding the relay lock (its pid and application name), if one does."""
+    return await pool.fetchrow(LOCK_HOLDER, (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)
 
 
 async def test_a_restarted_relay_resumes_from_its_checkpoint(
@@ -323,7 +308,7 @@ async def test_nothing_is_checkpointed_until_the_broker_acknowledges(
     try:
         async with relay(own, "relay-outage"):
             await append(store, t, streams=2, edits=1)
-            await eventually(lambda: _broker_warned(caplog))
+            await until(lambda: _broker_warned(caplog), 15)
             backlog, _ = await relay_lag(pool, own.namespace)
             assert backlog >= 4
             await ensure_stream(nats_url, own.namespace)

@@ -12,29 +12,16 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from html import unescape
 
 import asyncpg
 import httpx
-import pytest
 
 from services.subscription.access import tokens
 from tests.conftest import tenant
-from tests.integration.conftest import directory, new_subscription, project
+from tests.helpers import directory
+from tests.integration.conftest import Browser, WebFactory, new_subscription, project
 from tests.integration.test_api_imports import XLSX, fail_rows
-
-WebClient = Callable[..., Awaitable[httpx.AsyncClient]]
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(page: httpx.Response) -> str:
-    """The CSRF token of the page's forms, once every POST form was seen to carry it."""
-    forms = re.findall(r'<form method="post".*?</form>', page.text, re.S)
-    assert forms, "the page has no form"
-    tokens_seen = {found.group(1) for form in forms if (found := CSRF.search(form))}
-    assert len(tokens_seen) == 1 and all(CSRF.search(form) for form in forms), forms
-    return tokens_seen.pop()
 
 
 def field_html(page: httpx.Response, name: str) -> str:
@@ -48,64 +35,20 @@ async def latest_position(pool: asyncpg.Pool) -> int:
     return int(await pool.fetchval("select coalesce(max(position), 0) from events.events"))
 
 
-@pytest.fixture
-async def web(app_transport: httpx.ASGITransport, pool: asyncpg.Pool) -> AsyncIterator[WebClient]:
-    """Make a browser-like client signed in with a fresh token: `await web(tenant_id, role)`."""
-    clients: list[httpx.AsyncClient] = []
-
-    async def make(tenant_id: str | None = None, role: tokens.Role = "admin") -> httpx.AsyncClient:
-        tenant_id = tenant_id or tenant()
-        token, _ = await tokens.create(pool, f"staff-{role}", tenant_id, role)
-        client = httpx.AsyncClient(transport=app_transport, base_url="http://test")
-        clients.append(client)
-        form = await client.get("/login")
-        signed = await client.post("/login", data={"token": token, "csrf_token": csrf_of(form)})
-        assert signed.status_code == 303, signed.text
-        client.tenant_id = tenant_id  # type: ignore[attr-defined]
-        client.token = token  # type: ignore[attr-defined]
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
-
-
-@pytest.fixture
-async def api_of(
-    app_transport: httpx.ASGITransport, pool: asyncpg.Pool
-) -> AsyncIterator[Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]]]:
-    """An API client holding the web client's own token (same tenant, same name)."""
-    clients: list[httpx.AsyncClient] = []
-
-    async def make(client: httpx.AsyncClient) -> httpx.AsyncClient:
-        api = httpx.AsyncClient(
-            transport=app_transport,
-            base_url="http://test",
-            headers={"Authorization": f"Bearer {client.token}"},  # type: ignore[attr-defined]
-        )
-        clients.append(api)
-        return api
-
-    yield make
-    for api in clients:
-        await api.aclose()
-
-
 async def test_sign_in_sets_an_httponly_samesite_cookie_and_shows_who(
     app_transport: httpx.ASGITransport, pool: asyncpg.Pool
 ) -> None:
     tenant_id = tenant()
     token, _ = await tokens.create(pool, "Grace at the desk", tenant_id, "admin")
-    async with httpx.AsyncClient(transport=app_transport, base_url="http://test") as browser:
+    async with Browser(app_transport) as browser:
         form = await browser.get("/login")
         assert 'for="token">Access token</label>' in form.text
-        bad = await browser.post("/login", data={"token": "wg_nope", "csrf_token": csrf_of(form)})
+        bad = await browser.submit(form, "/login", {"token": "wg_nope"})
         assert bad.status_code == 401
         assert "That token is not valid." in bad.text
 
-        signed = await browser.post(
-            "/login",
-            data={"token": token, "csrf_token": csrf_of(bad), "next": "/admin/subscriptions"},
+        signed = await browser.submit(
+            bad, "/login", {"token": token, "next": "/admin/subscriptions"}
         )
         assert signed.status_code == 303
         assert signed.headers["location"] == "/admin/subscriptions"
@@ -123,7 +66,7 @@ async def test_sign_in_sets_an_httponly_samesite_cookie_and_shows_who(
         assert tenant_id in page.text and "Grace at the desk" in page.text
         assert "Sign out" in page.text and "Administration" in page.text
 
-        out = await browser.post("/logout", data={"csrf_token": csrf_of(page)})
+        out = await browser.submit(page, "/logout")
         assert out.headers["location"] == "/login"
         again = await browser.get("/admin/subscriptions")
         assert again.status_code == 303 and again.headers["location"].startswith("/login")
@@ -152,21 +95,19 @@ async def test_signed_out_visitors_see_only_the_sign_in_page(
 
 
 async def test_a_revoked_token_ends_its_session(
-    web: WebClient, pool: asyncpg.Pool, app_transport: httpx.ASGITransport
+    browser: Browser, pool: asyncpg.Pool, app_transport: httpx.ASGITransport
 ) -> None:
-    browser = await web()
     assert (await browser.get("/admin/subscriptions")).status_code == 200
     await pool.execute(
         "update access.tokens set revoked_at = now() where token_hash = $1",
-        tokens.digest(browser.token),  # type: ignore[attr-defined]
+        tokens.digest(browser.token),
     )
     app_transport.app.state.usecases.auth.forget()  # as once its few seconds have passed
     signed_out = await browser.get("/admin/subscriptions")
     assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/login")
 
 
-async def test_forms_without_the_sessions_csrf_token_are_refused(web: WebClient) -> None:
-    browser = await web()
+async def test_forms_without_the_sessions_csrf_token_are_refused(browser: Browser) -> None:
     for path in ("/admin/subscriptions/new", "/logout"):
         forged = await browser.post(path, data={"csrf_token": "forged", "name": "x"})
         assert forged.status_code == 403, path
@@ -181,14 +122,12 @@ async def test_forms_without_the_sessions_csrf_token_are_refused(web: WebClient)
 
 
 async def test_read_token_sees_no_write_actions_and_cannot_post(
-    web: WebClient,
-    api_of: Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]],
-    pool: asyncpg.Pool,
+    web: WebFactory, pool: asyncpg.Pool
 ) -> None:
     writer = await web()
-    created = await new_subscription(await api_of(writer))
+    created = await new_subscription(writer.api)
     await project(pool, int(str(created["position"])))
-    reader = await web(writer.tenant_id, "read")  # type: ignore[attr-defined]
+    reader = await web(writer.tenant_id, "read")
 
     listing = await reader.get("/admin/subscriptions")
     assert listing.status_code == 200 and "Home 50M" in listing.text
@@ -200,20 +139,18 @@ async def test_read_token_sees_no_write_actions_and_cannot_post(
     for path in ("/admin/subscriptions/new", "/admin/imports/new"):
         assert (await reader.get(path)).status_code == 403
 
-    refused = await reader.post(
+    refused = await reader.submit(
+        inner,
         f"/admin/subscriptions/{created['id']}/status",
-        data={"csrf_token": csrf_of(inner), "status": "Suspended"},
+        {"status": "Suspended"},
     )
     assert refused.status_code == 403 and "Read-only access" in refused.text
 
 
 async def test_add_form_refusal_keeps_every_typed_value_and_names_the_field(
-    web: WebClient,
-    api_of: Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]],
-    pool: asyncpg.Pool,
+    browser: Browser, pool: asyncpg.Pool
 ) -> None:
-    browser = await web()
-    refs = await directory(await api_of(browser))
+    refs = await directory(browser.api)
     await project(pool, await latest_position(pool))
     form = await browser.get("/admin/subscriptions/new")
     assert "<h1>Add Subscription</h1>" in form.text
@@ -227,7 +164,6 @@ async def test_add_form_refusal_keeps_every_typed_value_and_names_the_field(
     assert "Jane Doe" in field_html(form, "contact_id")
 
     typed = {
-        "csrf_token": csrf_of(form),
         "organization_id": refs["organization_id"],
         "name": "Shop 100M",
         "status": "Suspended",
@@ -236,7 +172,7 @@ async def test_add_form_refusal_keeps_every_typed_value_and_names_the_field(
         "description": "Mast on the <roof>",
         "then": "view",
     }
-    refused = await browser.post("/admin/subscriptions/new", data=typed)
+    refused = await browser.submit(form, "/admin/subscriptions/new", typed)
 
     assert refused.status_code == 422
     assert 'class="field-error"' in field_html(refused, "contact_id")
@@ -250,38 +186,33 @@ async def test_add_form_refusal_keeps_every_typed_value_and_names_the_field(
 
 
 async def test_a_decider_refusal_lands_next_to_its_field(
-    web: WebClient,
-    api_of: Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]],
-    pool: asyncpg.Pool,
+    browser: Browser, pool: asyncpg.Pool
 ) -> None:
-    browser = await web()
-    api = await api_of(browser)
+    api = browser.api
     refs = await directory(api)
     gone = await api.post(f"/api/v1/engineers/{refs['engineer_id']}/deactivate")
     assert gone.status_code == 200
     form = await browser.get("/admin/subscriptions/new")
-    data = {"csrf_token": csrf_of(form), "contact_id": refs["contact_id"], "name": "Farm",
-            "status": "Active", "engineer_id": refs["engineer_id"]}  # fmt: skip
-    refused = await browser.post("/admin/subscriptions/new", data=data)
+    data = {"contact_id": refs["contact_id"], "name": "Farm", "status": "Active",
+            "engineer_id": refs["engineer_id"]}  # fmt: skip
+    refused = await browser.submit(form, "/admin/subscriptions/new", data)
     assert refused.status_code == 422
     assert "deactivated" in field_html(refused, "engineer_id")
 
 
 async def test_save_opens_the_inner_page_and_save_and_new_an_empty_form(
-    web: WebClient,
-    api_of: Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]],
-    pool: asyncpg.Pool,
+    browser: Browser, pool: asyncpg.Pool
 ) -> None:
-    browser = await web()
-    refs = await directory(await api_of(browser))
+    refs = await directory(browser.api)
     await project(pool, await latest_position(pool))
     form = await browser.get("/admin/subscriptions/new")
     base = {"contact_id": refs["contact_id"], "engineer_id": refs["engineer_id"]}
     base["status"] = "Active"
 
-    again = await browser.post(
+    again = await browser.submit(
+        form,
         "/admin/subscriptions/new",
-        data={**base, "csrf_token": csrf_of(form), "name": "First", "then": "new"},
+        {**base, "name": "First", "then": "new"},
     )
     assert again.status_code == 303
     match = re.fullmatch(r"/admin/subscriptions/new\?saved=(SUB-\d{6})", again.headers["location"])
@@ -290,9 +221,10 @@ async def test_save_opens_the_inner_page_and_save_and_new_an_empty_form(
     assert f"Subscription {match.group(1)} saved." in fresh.text
     assert 'value=""' in field_html(fresh, "name")
 
-    saved = await browser.post(
+    saved = await browser.submit(
+        fresh,
         "/admin/subscriptions/new",
-        data={**base, "csrf_token": csrf_of(fresh), "name": "Second", "then": "view"},
+        {**base, "name": "Second", "then": "view"},
     )
     location = saved.headers["location"]
     assert re.fullmatch(r"/admin/subscriptions/[0-9a-f-]{36}", location), location
@@ -305,34 +237,28 @@ async def test_save_opens_the_inner_page_and_save_and_new_an_empty_form(
 
 
 async def test_the_same_form_sent_twice_creates_one_subscription(
-    web: WebClient,
-    api_of: Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]],
-    pool: asyncpg.Pool,
+    browser: Browser, pool: asyncpg.Pool
 ) -> None:
-    browser = await web()
-    refs = await directory(await api_of(browser))
+    refs = await directory(browser.api)
     form = await browser.get("/admin/subscriptions/new")
     key = re.search(r'name="form_key" value="([^"]+)"', form.text)
     assert key
-    data = {"csrf_token": csrf_of(form), "form_key": key.group(1), "contact_id": refs["contact_id"],
-            "name": "Once", "status": "Active", "engineer_id": refs["engineer_id"]}  # fmt: skip
-    first = await browser.post("/admin/subscriptions/new", data=data)
-    second = await browser.post("/admin/subscriptions/new", data=data)
+    data = {"form_key": key.group(1), "contact_id": refs["contact_id"], "name": "Once",
+            "status": "Active", "engineer_id": refs["engineer_id"]}  # fmt: skip
+    first = await browser.submit(form, "/admin/subscriptions/new", data)
+    second = await browser.submit(form, "/admin/subscriptions/new", data)
     assert first.headers["location"] == second.headers["location"]
     count = await pool.fetchval(
         "select count(*) from events.events where tenant_id = $1 and type = 'subscription.created'",
-        browser.tenant_id,  # type: ignore[attr-defined]
+        browser.tenant_id,
     )
     assert count == 1
 
 
 async def test_inner_page_actions_change_status_and_add_a_service(
-    web: WebClient,
-    api_of: Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]],
-    pool: asyncpg.Pool,
+    browser: Browser, pool: asyncpg.Pool
 ) -> None:
-    browser = await web()
-    created = await new_subscription(await api_of(browser))
+    created = await new_subscription(browser.api)
     await project(pool, int(str(created["position"])))
     url = f"/admin/subscriptions/{created['id']}"
     page = await browser.get(url)
@@ -340,10 +266,10 @@ async def test_inner_page_actions_change_status_and_add_a_service(
                   "Add hotspot account", "Add touchpoint", "Add payment"):  # fmt: skip
         assert f">{title}</h2>" in page.text
 
-    bad = await browser.post(
+    bad = await browser.submit(
+        page,
         f"{url}/services",
-        data={
-            "csrf_token": csrf_of(page),
+        {
             "tab": "summary",
             "plan": "Rural 50",
             "download_max_mbps": "fast",
@@ -356,10 +282,10 @@ async def test_inner_page_actions_change_status_and_add_a_service(
     assert 'class="field-error"' in field_html(bad, "download_max_mbps")
     assert 'value="Rural 50"' in field_html(bad, "plan")
 
-    added = await browser.post(
+    added = await browser.submit(
+        page,
         f"{url}/services",
-        data={
-            "csrf_token": csrf_of(page),
+        {
             "plan": "Rural 50",
             "download_max_mbps": "50",
             "upload_max_mbps": "10",
@@ -369,9 +295,10 @@ async def test_inner_page_actions_change_status_and_add_a_service(
         },
     )
     assert added.status_code == 303 and added.headers["location"].startswith(f"{url}?tab=services")
-    moved = await browser.post(
+    moved = await browser.submit(
+        page,
         f"{url}/status",
-        data={"csrf_token": csrf_of(page), "status": "Suspended", "reason": "unpaid"},
+        {"status": "Suspended", "reason": "unpaid"},
     )
     assert moved.status_code == 303
     await project(pool, await latest_position(pool))
@@ -386,12 +313,9 @@ async def test_inner_page_actions_change_status_and_add_a_service(
 
 
 async def test_closed_subscription_refusal_and_taken_login_show_on_the_form(
-    web: WebClient,
-    api_of: Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]],
-    pool: asyncpg.Pool,
+    browser: Browser, pool: asyncpg.Pool
 ) -> None:
-    browser = await web()
-    api = await api_of(browser)
+    api = browser.api
     first = await new_subscription(api)
     second = await new_subscription(api)
     taken = await api.post(
@@ -403,10 +327,10 @@ async def test_closed_subscription_refusal_and_taken_login_show_on_the_form(
     url = f"/admin/subscriptions/{second['id']}"
     page = await browser.get(url)
 
-    clash = await browser.post(
+    clash = await browser.submit(
+        page,
         f"{url}/services",
-        data={
-            "csrf_token": csrf_of(page),
+        {
             "plan": "p",
             "download_max_mbps": "10",
             "upload_max_mbps": "5",
@@ -419,9 +343,7 @@ async def test_closed_subscription_refusal_and_taken_login_show_on_the_form(
         field_html(clash, "pppoe_username")
     )
 
-    closed = await browser.post(
-        f"{url}/status", data={"csrf_token": csrf_of(page), "status": "Cancelled"}
-    )
+    closed = await browser.submit(page, f"{url}/status", {"status": "Cancelled"})
     assert closed.status_code == 303
     await project(pool, await latest_position(pool))
     now_closed = await browser.get(url)
@@ -429,34 +351,32 @@ async def test_closed_subscription_refusal_and_taken_login_show_on_the_form(
         assert offered in now_closed.text
     for refused_there in (">Change status</h2>", ">Add service</h2>"):
         assert refused_there not in now_closed.text
-    refused = await browser.post(
-        f"{url}/status", data={"csrf_token": csrf_of(page), "status": "Active"}
-    )
+    refused = await browser.submit(page, f"{url}/status", {"status": "Active"})
     assert refused.status_code == 409
     assert re.search(r'class="form-error" role="alert">[^<]*(closed|Cancelled)', refused.text)
 
 
 async def test_import_upload_redirects_to_the_job_page_that_follows_it(
-    web: WebClient, pool: asyncpg.Pool
+    browser: Browser, web: WebFactory, pool: asyncpg.Pool
 ) -> None:
-    browser = await web()
     form = await browser.get("/admin/imports/new")
     assert "Spreadsheet (.xlsx)" in form.text
     assert "Dry run (check only, create nothing)" in form.text
     template = await browser.get("/admin/imports/template.xlsx")
     assert template.status_code == 200 and template.content.startswith(b"PK")
 
-    not_xlsx = await browser.post(
+    not_xlsx = await browser.submit(
+        form,
         "/admin/imports",
-        data={"csrf_token": csrf_of(form)},
         files={"file": ("notes.txt", b"hello")},
     )
     assert not_xlsx.status_code == 415
     assert "not an .xlsx workbook" in not_xlsx.text and 'class="field-error"' in not_xlsx.text
 
-    uploaded = await browser.post(
+    uploaded = await browser.submit(
+        form,
         "/admin/imports",
-        data={"csrf_token": csrf_of(form), "dry_run": "true"},
+        {"dry_run": "true"},
         files={"file": ("customers.xlsx", XLSX)},
     )
     assert uploaded.status_code == 303
@@ -487,12 +407,9 @@ async def test_import_upload_redirects_to_the_job_page_that_follows_it(
 
 
 async def test_export_download_honours_the_lists_filters(
-    web: WebClient,
-    api_of: Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]],
-    pool: asyncpg.Pool,
+    browser: Browser, pool: asyncpg.Pool
 ) -> None:
-    browser = await web()
-    api = await api_of(browser)
+    api = browser.api
     await new_subscription(api, name="Kept open")
     await new_subscription(api, name="Held back", status="Suspended")
     await new_subscription(api, name="Held too", status="Suspended")
@@ -514,13 +431,8 @@ async def test_export_download_honours_the_lists_filters(
     assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
 
 
-async def test_list_pages_with_next_page(
-    web: WebClient,
-    api_of: Callable[[httpx.AsyncClient], Awaitable[httpx.AsyncClient]],
-    pool: asyncpg.Pool,
-) -> None:
-    browser = await web()
-    api = await api_of(browser)
+async def test_list_pages_with_next_page(browser: Browser, pool: asyncpg.Pool) -> None:
+    api = browser.api
     refs = await directory(api)
     for n in range(52):
         body = {**refs, "name": f"Sub {n:02d}", "status": "Active"}

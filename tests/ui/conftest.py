@@ -8,7 +8,6 @@ system (`make browser`, `.ci/run`); Playwright never downloads one.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import secrets
@@ -22,11 +21,10 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from contracts.subjects import imports_stream
 from services.subscription.access import tokens
 from tests.conftest import environment, fresh_database, fresh_namespace
-from tests.e2e.conftest import COMMANDS, free_port
-from tests.importer.conftest import ImportSystem, delete_stream
+from tests.e2e.conftest import COMMANDS
+from tests.importer.conftest import ImportSystem
 
 CHROMIUM = Path("/usr/bin/chromium")
 DESKTOP = {"width": 1280, "height": 800}
@@ -77,9 +75,7 @@ class Tenant:
 
 @pytest.fixture(scope="session")
 def ui_namespace(servers: tuple[str, str]) -> Iterator[str]:
-    for ns in fresh_namespace(servers):
-        yield ns
-        asyncio.run(delete_stream(servers[1], imports_stream(ns)))
+    yield from fresh_namespace(servers)
 
 
 @pytest.fixture(scope="session")
@@ -95,19 +91,10 @@ def ui_system(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ImportSystem]:
     """API, relay, commands, projection worker and importer worker, as `make run` starts them."""
-    env = environment(ui_database_url, nats_url, ui_namespace)
-    env |= {"API_PORT": str(free_port()), "PYTHONUNBUFFERED": "1", **IMPORTER_ENV}
+    env = environment(ui_database_url, nats_url, ui_namespace) | IMPORTER_ENV
     env["WISPGATE_SESSION_SECRET"] = secrets.token_urlsafe(32)
-    env.pop("WISPGATE_ADMIN_TOKEN", None)
-    running = ImportSystem(env, tmp_path_factory.mktemp("ui-logs"))
-    running.setup()
-    try:
-        for name in [*COMMANDS, "importer"]:
-            running.start(name)
-        running.wait_ready()
-        yield running
-    finally:
-        running.stop_all()
+    logs = tmp_path_factory.mktemp("ui-logs")
+    yield from ImportSystem.running(env, logs, [*COMMANDS, "importer"])
 
 
 @pytest.fixture(scope="session")
