@@ -109,3 +109,21 @@ async def test_a_pool_with_no_free_connection_answers_503(
             await asyncio.gather(*(app.state.pool.release(c) for c in held))
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"]
+
+
+async def test_a_read_model_behind_past_the_bound_answers_503(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    # No projection worker runs here: the read models stay where they are.
+    impatient = settings.model_copy(update={"read_wait_seconds": 0.3})
+    app = create_app(impatient)
+    async with app.router.lifespan_context(app):
+        token_client = await client_for()
+        token = token_client.headers["Authorization"].removeprefix("Bearer ")
+        async with api_client(httpx.ASGITransport(app=app), token) as http:
+            created = await http.post("/api/v1/contacts", json={"name": "Behind"})
+            position = created.json()["position"]
+            response = await http.get("/api/v1/contacts", params={"min_position": position})
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"]
+    assert response.headers["content-type"] == PROBLEM
