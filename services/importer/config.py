@@ -45,6 +45,20 @@ class Settings(ServiceSettings):
     # How long a finished job waits for the list to show its rows before completing anyway.
     visible_wait: float = Field(30.0, alias="IMPORTER_VISIBLE_WAIT", ge=0)
     pool_size: int = Field(4, alias="IMPORTER_DB_POOL_SIZE", ge=2)
+    # What one job may make the importer keep and do (see report.py and budget.py): the failed
+    # rows kept for its report (errors and errors.xlsx), counted and in bytes; the CPU time its
+    # file's reading and checking may take; the wall time of one attempt.
+    max_error_rows: int = Field(10_000, alias="IMPORTER_MAX_ERROR_ROWS", ge=0)
+    max_failed_row_bytes: int = Field(16 * MIB, alias="IMPORTER_MAX_FAILED_ROW_BYTES", ge=0)
+    job_cpu_seconds: float = Field(60.0, alias="IMPORTER_JOB_CPU_SECONDS", gt=0)
+    job_seconds: float = Field(600.0, alias="IMPORTER_JOB_SECONDS", gt=0)
+    # Uploads a tenant may have waiting (imports.submit refuses more; the API answers 429).
+    max_queued_per_tenant: int = Field(10, alias="IMPORTER_MAX_QUEUED_PER_TENANT", ge=1)
+    # Retention (retention.py): uploaded files and the reports of jobs finished longer ago are
+    # deleted, the job itself and its counts kept; checked this often by one worker at a time.
+    file_retention_days: float = Field(7.0, alias="IMPORTER_FILE_RETENTION_DAYS", gt=0)
+    report_retention_days: float = Field(30.0, alias="IMPORTER_REPORT_RETENTION_DAYS", gt=0)
+    retention_interval: float = Field(3600.0, alias="IMPORTER_RETENTION_INTERVAL", gt=0)
     # Signs command batches; the subscription service's `commands` process holds the same.
     commands_secret: SecretStr = Field(
         SecretStr(DEV_COMMANDS_SECRET), alias="WISPGATE_COMMANDS_SECRET"

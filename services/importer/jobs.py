@@ -18,21 +18,32 @@ import asyncpg
 
 from contracts.imports import RowError
 
+# Turns across tenants: the tenant with the fewest jobs running goes first, then the one whose
+# last claim is oldest, then its oldest job; so one tenant's many or slow files cannot keep
+# another's waiting. A running job whose lease ran out is claimed again in the same order.
 CLAIM = """
 with candidate as (
-    select id from imports.jobs
-    where state = 'queued'
-       or (state = 'running' and updated_at < now() - make_interval(secs => $1))
-    order by created_at
+    select j.id, j.tenant_id from imports.jobs j
+    left join imports.tenant_turns t on t.tenant_id = j.tenant_id
+    where j.state = 'queued'
+       or (j.state = 'running' and j.updated_at < now() - make_interval(secs => $1))
+    order by (select count(*) from imports.jobs r
+              where r.tenant_id = j.tenant_id and r.state = 'running'
+                and r.updated_at >= now() - make_interval(secs => $1)),
+             t.last_claimed_at nulls first, j.created_at
     limit 1
-    for update skip locked
+    for update of j skip locked
+), turn as (
+    insert into imports.tenant_turns (tenant_id, last_claimed_at)
+    select tenant_id, now() from candidate
+    on conflict (tenant_id) do update set last_claimed_at = excluded.last_claimed_at
 )
 update imports.jobs j
 set state = 'running', attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()),
     updated_at = now()
 from candidate where j.id = candidate.id
 returning j.id, j.tenant_id, j.actor, j.dry_run, j.attempts, j.resume_row, j.position,
-          j.message
+          j.message, j.rows_reported, j.report_bytes, j.report_cut
 """
 FILE = "select content from imports.files where job_id = $1"
 STATE = "select state from imports.jobs where id = $1"
@@ -46,10 +57,15 @@ FAIL = f"""
 update imports.jobs set state = 'failed', message = $3, finished_at = now(), updated_at = now()
 where {_HELD} returning true
 """
+# A report cut at its bound says so in the job's message (and `report_cut`).
 COMPLETE = f"""
 update imports.jobs
-set state = 'completed', position = greatest(position, $3), message = null, finished_at = now(),
-    updated_at = now()
+set state = 'completed', position = greatest(position, $3), finished_at = now(),
+    updated_at = now(),
+    message = case when report_cut then format(
+        '%s rows failed; the report keeps the first %s of them: fix those and upload the file'
+        ' again to see the rest (the rows already imported are skipped).',
+        to_char(rows_failed, 'FM999,999,999'), to_char(rows_reported, 'FM999,999,999')) end
 where {_HELD} returning true
 """
 # A worker stopping on purpose hands the job back at once, and the attempt does not count.
@@ -79,7 +95,8 @@ with held as (
 update imports.jobs
 set rows_processed = rows_processed + $9 + $10 + $11, rows_created = rows_created + $9,
     rows_skipped = rows_skipped + $10, rows_failed = rows_failed + $11, resume_row = $12,
-    position = greatest(position, $13), updated_at = now()
+    position = greatest(position, $13), rows_reported = rows_reported + cardinality($7::int[]),
+    report_bytes = report_bytes + $14, report_cut = report_cut or $15 > 0, updated_at = now()
 where {_HELD} returning true
 """
 
@@ -100,6 +117,10 @@ class Job:
     resume_row: int
     position: int
     message: str | None
+    # The report so far: the failed rows kept, their size, whether later ones were left out.
+    rows_reported: int = 0
+    report_bytes: int = 0
+    report_cut: bool = False
 
 
 @dataclass
@@ -113,17 +134,21 @@ class Failure:
 
 @dataclass(frozen=True)
 class Progress:
-    """What one answered batch adds to the job."""
+    """What one answered batch adds to the job: `failures` are kept for its report, and
+    `unreported` more rows failed past the report's bound (counted, not kept)."""
 
     created: int
     skipped: int
     failures: list[Failure]
     resume_row: int
     position: int
+    unreported: int = 0
+    report_bytes: int = 0
 
 
 async def claim(pool: asyncpg.Pool, lease_seconds: float) -> Job | None:
-    """The oldest queued job, or a running one whose lease ran out, now held by the caller."""
+    """The next queued job in the tenants' turns, or a running one whose lease ran out, now
+    held by the caller."""
     row = await pool.fetchrow(CLAIM, float(lease_seconds))
     return Job(**dict(row)) if row else None
 
@@ -183,9 +208,11 @@ async def record(pool: asyncpg.Pool, job: Job, progress: Progress) -> None:
         [c[1] for c in cells],
         progress.created,
         progress.skipped,
-        len(progress.failures),
+        len(progress.failures) + progress.unreported,
         progress.resume_row,
         progress.position,
+        progress.report_bytes,
+        progress.unreported,
     )
     if not held:
         raise Superseded(str(job.id))

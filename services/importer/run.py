@@ -1,7 +1,9 @@
 """One attempt at one import job: read the file, check every row, send batches, finish.
 
-The sheet is read in a thread (its parsing is the CPU-heavy part), one batch ahead of the
-batch being sent, so reading and the subscription service's work overlap. After each answered
+The sheet is read in a thread (its parsing is the CPU-heavy part; see reading.py), one batch
+ahead of the batch being sent, so reading and the subscription service's work overlap. Anything
+going wrong while the file is read or checked fails the job at once with a message; only the
+sending and recording (NATS, PostgreSQL) are left to a later attempt. After each answered
 batch the job records its counters, failed rows and the row to resume from in one statement: an
 attempt that dies anywhere resumes from there, and a batch that was sent but not recorded is
 sent again with the same idempotency keys, so its rows are not created twice.
@@ -24,6 +26,8 @@ from plumbing import eventlog
 from . import jobs
 from .config import Settings
 from .jobs import Failure, Job, Progress
+from .reading import Reading
+from .report import Report
 from .sender import Batch, Batcher, Sender
 from .table import Table, records, scan
 from .validation import Rejected, Validator, in_column_order
@@ -58,23 +62,24 @@ class JobRun:
         self.position = job.position
         # A replayed row created by an earlier attempt may not report its position.
         self.position_unknown = False
+        self.reading = Reading(settings.job_cpu_seconds, self._fields())
+        self.report = Report.of(job, settings.max_error_rows, settings.max_failed_row_bytes)
 
     async def run(self) -> None:
-        """Import the file; a file that cannot be read fails the job with the reason."""
+        """Import the file; a file that cannot be read or checked fails the job with the
+        reason (a refusal, or the sheet reading differently the second time)."""
         try:
             workbook, table = await self._read()
+            await jobs.set_total(self.pool, self.job, table.rows_total)
+            validator = Validator(self.job.tenant_id)
+            batcher = Batcher(self.job, self.settings.batch_rows, self.settings.max_batch_bytes)
+            await self._import(self._prepared(workbook, table, validator, batcher), batcher)
         except Refused as exc:
             log.info("import refused", extra=self._fields(reason=exc.message))
             await jobs.fail(self.pool, self.job, exc.message)
             return
-        await jobs.set_total(self.pool, self.job, table.rows_total)
-        validator = Validator(self.job.tenant_id)
-        batcher = Batcher(self.job, self.settings.batch_rows, self.settings.max_batch_bytes)
-        try:
-            await self._import(self._prepared(workbook, table, validator, batcher), batcher)
-        except Refused as exc:  # the sheet read differently the second time
-            await jobs.fail(self.pool, self.job, exc.message)
-            return
+        finally:
+            self.reading.abandon()  # a step left running in its thread stops at its next row
         await self._finish()
 
     async def _import(self, prepared: Generator[Batch, None, None], batcher: Batcher) -> None:
@@ -83,15 +88,15 @@ class JobRun:
         sending: deque[asyncio.Future[Progress]] = deque()
         stopped = False
         try:
-            async with aclosing(_ahead(prepared)) as batches:
+            async with aclosing(_ahead(prepared, self.reading)) as batches:
                 async for batch in batches:
                     if stopped := self.stop.is_set():
                         break
                     sending.append(asyncio.ensure_future(self._send(batcher, batch)))
                     if len(sending) >= self.settings.in_flight:
-                        await jobs.record(self.pool, self.job, await sending.popleft())
+                        await self._record(await sending.popleft())
             while sending:
-                await jobs.record(self.pool, self.job, await sending.popleft())
+                await self._record(await sending.popleft())
         finally:
             for pending in sending:
                 if pending.done() and not pending.cancelled():
@@ -101,13 +106,16 @@ class JobRun:
         if stopped:
             raise Stopping
 
+    async def _record(self, progress: Progress) -> None:
+        await jobs.record(self.pool, self.job, self.report.bounded(progress))
+
     async def _read(self) -> tuple[Workbook, Table]:
         data = await jobs.file_of(self.pool, self.job)
         if data is None:
             raise Refused("The uploaded file is missing.")
         limits = self.settings.limits
-        workbook = await asyncio.to_thread(open_workbook, data, limits)
-        table = await asyncio.to_thread(scan, workbook, limits)
+        workbook = await self.reading.step(open_workbook, data, limits)
+        table = await self.reading.step(scan, workbook, limits, self.reading.check)
         log.info(
             "import started",
             extra=self._fields(sheet=table.sheet, rows_total=table.rows_total),
@@ -120,7 +128,7 @@ class JobRun:
         """Batches of the rows not yet recorded. Earlier rows are checked too, so that a row
         repeating one of them is still caught after a restart."""
         resume = self.job.resume_row
-        for record in records(workbook, table):
+        for record in records(workbook, table, self.reading.check):
             checked = validator.check(record)
             if record.row < resume:
                 continue
@@ -197,16 +205,17 @@ def _message(column: str | None, message: str | None) -> str:
     return text if not column or text.startswith(column) else f"{column}: {text}"
 
 
-async def _ahead(items: Generator[T, None, None]) -> AsyncGenerator[T, None]:
-    """The items of a blocking iterator, each made in a thread while the previous one is used.
+async def _ahead(items: Generator[T, None, None], reading: Reading) -> AsyncGenerator[T, None]:
+    """The items of a blocking iterator, each made in a reading step (a thread) while the
+    previous one is used.
 
     A step under way is always finished (a thread cannot be cancelled), and the iterator is
     closed after it, never during.
     """
-    step = asyncio.ensure_future(asyncio.to_thread(next, items, None))
+    step = asyncio.ensure_future(reading.step(next, items, None))
     try:
         while (item := await asyncio.shield(step)) is not None:
-            step = asyncio.ensure_future(asyncio.to_thread(next, items, None))
+            step = asyncio.ensure_future(reading.step(next, items, None))
             yield item
     finally:
         await asyncio.wait({step})

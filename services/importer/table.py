@@ -4,12 +4,13 @@ A sheet is read twice. The first reading (`scan`) finds the header, counts the d
 sheet over the row limit is refused before any row is imported, and the job shows its total from
 the start) and collects the merged ranges, which the sheet's XML lists after its rows. The
 second reading (`records`) streams the rows again, each with the merged ranges it lies in.
-Both stream: memory does not grow with the sheet.
+Both stream: memory does not grow with the sheet. Both call `check` between rows, which may
+raise to stop a reading that has taken too long.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from openpyxl.utils.cell import get_column_letter
@@ -59,12 +60,13 @@ class Record:
         return [(title, _shown(self.raw.get(column))) for column, title in self.titles.items()]
 
 
-def scan(workbook: Workbook, limits: Limits) -> Table:
+def scan(workbook: Workbook, limits: Limits, check: Callable[[], None] = lambda: None) -> Table:
     """Header, number of data rows and merged ranges; Refused when the sheet cannot be read."""
     rows = iter(workbook.rows)
     header = _find_header(workbook.sheet_name, rows)
     total = 0
     for _, cells in rows:
+        check()
         if _has_data(cells, header):
             total += 1
             if total > limits.max_rows:
@@ -75,13 +77,16 @@ def scan(workbook: Workbook, limits: Limits) -> Table:
     return Table(workbook.sheet_name, header, total, _merges(workbook.rows.merges, header))
 
 
-def records(workbook: Workbook, table: Table) -> Iterator[Record]:
+def records(
+    workbook: Workbook, table: Table, check: Callable[[], None] = lambda: None
+) -> Iterator[Record]:
     """The data rows below the header, in sheet order, blank rows left out."""
     header = table.header
     merges = sorted(table.merges, key=lambda m: m.min_row)
     upcoming = 0
     active: list[Merge] = []
     for number, cells in workbook.rows:
+        check()
         if number <= header.row or not _has_data(cells, header):
             continue
         while upcoming < len(merges) and merges[upcoming].min_row <= number:

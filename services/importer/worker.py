@@ -3,8 +3,10 @@
 Two things wake it: a JetStream message on `{ns}.imports.queued` (the API's announcement of a
 stored job, see `wakeups.py`) and a timer, so a lost message, a job left by a dead worker or a
 worker started after the upload still gets done. Jobs are claimed with `for update skip locked`,
-so any number of workers share them. While a job runs, its lease is renewed; a worker that
-lost the job (another one claimed it after the lease ran out) stops working on it.
+so any number of workers share them, in turns across tenants. While a job runs, its lease is
+renewed; a worker that lost the job (another one claimed it after the lease ran out) stops
+working on it. An attempt that runs past `IMPORTER_JOB_SECONDS` fails its job. Beside the
+claim loop, each worker prunes old files and reports now and then (retention.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from faststream.nats import NatsBroker
 from contracts.subjects import commands_subject
 from plumbing.broker import servers
 
-from . import jobs
+from . import jobs, retention
 from .config import Settings
 from .jobs import Job, Superseded
 from .run import JobRun, Stopping
@@ -48,10 +50,12 @@ class Worker:
         try:
             await self._connect(stop)
             stopping = asyncio.ensure_future(_set_when(stop, self.wake))
+            pruning = asyncio.ensure_future(self._prune(stop))
             try:
                 await self._loop(stop)
             finally:
                 stopping.cancel()
+                pruning.cancel()
         finally:
             await self.broker.stop()
             await self.pool.close()
@@ -113,8 +117,21 @@ class Worker:
         attempt = asyncio.ensure_future(JobRun(self.pool, sender, self.settings, job, stop).run())
         lease = asyncio.ensure_future(self._keep_lease(job, attempt))
         fields = {"import_id": str(job.id), "attempt": job.attempts}
+        budget = asyncio.timeout(self.settings.job_seconds)
         try:
-            await attempt
+            async with budget:
+                await attempt
+        except TimeoutError as exc:
+            if not budget.expired():  # a timeout inside the attempt (a busy pool): passing
+                await self._note(job, f"Interrupted, will be tried again: {exc!r}")
+                return
+            log.warning("import over its time", extra=fields)
+            await jobs.fail(
+                self.pool,
+                job,
+                f"The import took longer than {self.settings.job_seconds:g} seconds and was"
+                " stopped: split the file into smaller ones.",
+            )
         except Stopping:
             await jobs.release(self.pool, job)
             log.info("import handed back", extra=fields)
@@ -146,6 +163,22 @@ class Worker:
                 return
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("cannot renew the lease: %r", exc, extra={"import_id": str(job.id)})
+
+    async def _prune(self, stop: asyncio.Event) -> None:
+        """Publish the quotas, then prune old files and reports every retention interval."""
+        assert self.pool is not None
+        while not stop.is_set():
+            try:
+                await retention.publish_quotas(self.pool, self.settings)
+                await retention.prune(
+                    self.pool,
+                    self.settings.file_retention_days,
+                    self.settings.report_retention_days,
+                )
+            except Exception as exc:  # PostgreSQL away or busy: the next round tries again
+                log.warning("retention not run: %r", exc)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.retention_interval)
 
     async def _note(self, job: Job, message: str) -> None:
         assert self.pool is not None

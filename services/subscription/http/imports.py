@@ -2,7 +2,9 @@
 
 The upload is stored with its job in one statement (the importer's `imports.submit`) and the
 importer is woken over JetStream; the wake-up is a hint only: the worker also polls for queued
-jobs, so a wake-up that cannot be published loses nothing.
+jobs, so a wake-up that cannot be published loses nothing. A tenant with as many imports waiting
+as the importer allows gets 429 with Retry-After; the errors.xlsx of a job whose report the
+importer's retention deleted is 410 Gone.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from contracts.spreadsheet import COLUMNS, SHEET_NAME, header_key
 from contracts.subjects import import_queued_subject
 from plumbing.broker import servers
 from services.subscription.access.tokens import Principal
+from services.subscription.http.problem import Problem
 from services.subscription.http.uploads import Spreadsheet
 from services.subscription.read import imports as import_jobs
-from services.subscription.read.imports import Upload
+from services.subscription.read.imports import QueueFull, Upload
 from services.subscription.sheets.files import (
     XLSX_MEDIA_TYPE,
     SheetFile,
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 
 WAKE_SECONDS = 2.0
 ERROR_HEADER = "Error"
+# A client refused for a full queue tries again after this long (an import takes seconds to
+# minutes).
+QUEUE_FULL_RETRY_SECONDS = 60
 
 
 async def queue(
@@ -53,7 +59,16 @@ async def queue(
         dry_run=sheet.dry_run,
         content=sheet.content,
     )
-    await import_jobs.store(pool, job)
+    try:
+        await import_jobs.store(pool, job)
+    except QueueFull as exc:
+        log.info("import refused: queue full", extra={"tenant_id": job.tenant_id, "why": str(exc)})
+        raise Problem(
+            429,
+            "too many imports waiting; retry when one finishes",
+            slug="too-many-imports",
+            headers={"Retry-After": str(QUEUE_FULL_RETRY_SECONDS)},
+        ) from exc
     log.info(
         "import queued",
         extra={"import_id": str(job.import_id), "bytes": len(job.content), "dry_run": job.dry_run},
@@ -71,7 +86,16 @@ async def template_response(max_upload_bytes: int) -> Response:
 
 
 async def errors_response(pool: asyncpg.Pool, import_id: UUID) -> StreamingResponse:
-    """The failed rows of a job (checked to be the caller's) as a download."""
+    """The failed rows of a job (checked to be the caller's) as a download; 410 once retention
+    deleted them."""
+    deleted = await import_jobs.report_deleted_at(pool, import_id)
+    if deleted is not None:
+        raise Problem(
+            410,
+            f"the error report of import {import_id} was deleted on {deleted:%Y-%m-%d}, as old"
+            " reports are; the job's counts remain",
+            slug="report-deleted",
+        )
     workbook = await _errors_workbook(pool, import_id)
     headers = {
         **attachment(f"import-{import_id}-errors.xlsx"),

@@ -2,7 +2,8 @@
 
 The schema `imports` belongs to the importer, the only service writing it. This module uses
 only the interface the importer publishes (services/importer/migrations/0002): the function
-`imports.submit`, which stores a file and its queued job in one statement, and the views
+`imports.submit`, which stores a file and its queued job in one statement (or refuses it with
+SQLSTATE WGQ01 while the tenant has too many imports waiting, 0003), and the views
 `imports.job_states`, `imports.job_errors` and `imports.job_failed_rows`.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,12 +24,16 @@ MAX_LISTED_ERRORS = 1_000
 PAGE_ROWS = 2_000
 
 SUBMIT = "select imports.submit($1, $2, $3, $4, $5, $6)"
+QUEUE_FULL = "WGQ01"
 
+# `report_cut`: the importer kept only the first failed rows (its bound), and
+# `report_deleted_at`: retention deleted them all; either way the errors listed are not all.
 JOB = """
 select id, state, dry_run, filename, rows_total, rows_processed, rows_created, rows_skipped,
-       rows_failed, position, message
+       rows_failed, position, message, report_cut, report_deleted_at
 from imports.job_states where tenant_id = $1 and id = $2
 """
+REPORT_DELETED = "select report_deleted_at from imports.job_states where id = $1"
 ORIGIN = "select tenant_id, actor, state, dry_run from imports.job_states where id = $1"
 EXISTS = "select exists (select 1 from imports.job_states where tenant_id = $1 and id = $2)"
 ERRORS = """
@@ -64,17 +70,27 @@ class Upload:
     content: bytes
 
 
+class QueueFull(Exception):
+    """The tenant has as many imports waiting as the importer allows."""
+
+
 async def store(pool: asyncpg.Pool, upload: Upload) -> None:
-    """Hand the file to the importer: it stores the file and the queued job in one statement."""
-    await pool.fetchval(
-        SUBMIT,
-        upload.import_id,
-        upload.tenant_id,
-        upload.actor,
-        upload.filename,
-        upload.dry_run,
-        upload.content,
-    )
+    """Hand the file to the importer: it stores the file and the queued job in one statement;
+    QueueFull when the tenant already has too many waiting."""
+    try:
+        await pool.fetchval(
+            SUBMIT,
+            upload.import_id,
+            upload.tenant_id,
+            upload.actor,
+            upload.filename,
+            upload.dry_run,
+            upload.content,
+        )
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == QUEUE_FULL:
+            raise QueueFull(str(exc)) from exc
+        raise
 
 
 async def find(pool: asyncpg.Pool, tenant_id: str, import_id: UUID) -> ImportJob | None:
@@ -82,11 +98,14 @@ async def find(pool: asyncpg.Pool, tenant_id: str, import_id: UUID) -> ImportJob
     row = await pool.fetchrow(JOB, tenant_id, import_id)
     if row is None:
         return None
+    job = dict(row)
+    cut, deleted = job.pop("report_cut"), job.pop("report_deleted_at")
     errors = await pool.fetch(ERRORS, import_id, MAX_LISTED_ERRORS + 1)
+    cut = cut or (deleted is not None and job["rows_failed"] > 0)
     return ImportJob(
-        **dict(row),
+        **job,
         errors=[RowError(**dict(e)) for e in errors[:MAX_LISTED_ERRORS]],
-        errors_truncated=len(errors) > MAX_LISTED_ERRORS,
+        errors_truncated=len(errors) > MAX_LISTED_ERRORS or cut,
     )
 
 
@@ -113,9 +132,10 @@ async def headers(pool: asyncpg.Pool, import_id: UUID) -> list[str]:
     return [r["header"] for r in await pool.fetch(HEADERS, import_id)]
 
 
-async def headers(pool: asyncpg.Pool, import_id: UUID) -> list[str]:
-    """The file's headers, in its column order, as the job's failed rows carry them."""
-    return [r["header"] for r in await pool.fetch(HEADERS, import_id)]
+async def report_deleted_at(pool: asyncpg.Pool, import_id: UUID) -> datetime | None:
+    """When retention deleted the job's failed rows and errors, if it did."""
+    deleted: datetime | None = await pool.fetchval(REPORT_DELETED, import_id)
+    return deleted
 
 
 async def exists(pool: asyncpg.Pool, tenant_id: str, import_id: UUID) -> bool:
