@@ -40,12 +40,13 @@ async def upload(request: Request, principal: Writer) -> Response:
 
     try:
         sheet = await read_upload(request, state.settings.max_upload_bytes, csrf)
+        # Inside: a tenant with too many imports waiting is told so on the form (429).
+        import_id = await imports.queue(request, principal, state.pool, sheet)
     except Problem as problem:
         errors = {e["pointer"].lstrip("/"): e["detail"] for e in problem.errors or []}
         return render(
             request, "import_new.html", problem.status, errors=errors, message=problem.detail
         )
-    import_id = await imports.queue(request, principal, state.pool, sheet)
     return see_other(f"{router.prefix}/{import_id}")
 
 
