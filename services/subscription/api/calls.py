@@ -9,7 +9,7 @@ import re
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -22,7 +22,26 @@ MAX_KEY_LENGTH = 255
 STATUS = {CREATED: 201}  # every other outcome answers 200
 
 
-async def write_call(request: Request, principal: Writer) -> Call:
+async def write_call(
+    request: Request,
+    principal: Writer,
+    # Declared for the OpenAPI document; read from the request below, as the pages send them too.
+    if_match_: Annotated[
+        str | None,
+        Header(alias="If-Match", description="the version (ETag) the change is meant for"),
+    ] = None,
+    idempotency_key_: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="the same key again answers the first outcome; with another body 422",
+        ),
+    ] = None,
+    correlation_id_: Annotated[
+        str | None,
+        Header(alias="X-Correlation-Id", description="a UUID recorded in the events' metadata"),
+    ] = None,
+) -> Call:
     """The command's caller, tenant, correlation, expected version and idempotency key."""
     key = _idempotency_key(request)
     return Call(

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from contracts.commands import DirectoryKind
@@ -23,8 +22,17 @@ from services.subscription.api.deps import (
     SortParam,
     bad_query,
     fresh,
+    rendered,
 )
-from services.subscription.api.problems import Problem
+from services.subscription.api.problems import (
+    READ,
+    READ_ONE,
+    WRITE,
+    WRITE_ON,
+    Problem,
+    problems,
+)
+from services.subscription.api.schemas import ENTRIES, Changed, Registered
 from services.subscription.read import directory as directory_queries
 from services.subscription.read.queries import parse_sort
 from services.subscription.usecases.inputs import (
@@ -64,14 +72,27 @@ def _add_writes(
 
     register.__annotations__["body"] = Annotated[create_model, Body()]
     router.add_api_route(
-        "", register, methods=["POST"], status_code=201, summary=f"Register a {label}"
+        "",
+        register,
+        methods=["POST"],
+        status_code=201,
+        summary=f"Register a {label}",
+        response_model=Registered,
+        responses=problems(*WRITE),
     )
 
     async def edit(entry_id: UUID, call: WriteCall, cases: Cases, body: Any) -> JSONResponse:
         return answer(await cases.directory.edit(call, kind, entry_id, body))
 
     edit.__annotations__["body"] = Annotated[patch_model, Body()]
-    router.add_api_route("/{entry_id}", edit, methods=["PATCH"], summary=f"Edit a {label}")
+    router.add_api_route(
+        "/{entry_id}",
+        edit,
+        methods=["PATCH"],
+        summary=f"Edit a {label}",
+        response_model=Changed,
+        responses=problems(*WRITE_ON),
+    )
 
     async def deactivate(
         entry_id: UUID,
@@ -82,13 +103,19 @@ def _add_writes(
         return answer(await cases.directory.deactivate(call, kind, entry_id, body))
 
     router.add_api_route(
-        "/{entry_id}/deactivate", deactivate, methods=["POST"], summary=f"Deactivate a {label}"
+        "/{entry_id}/deactivate",
+        deactivate,
+        methods=["POST"],
+        summary=f"Deactivate a {label}",
+        response_model=Changed,
+        responses=problems(*WRITE_ON),
     )
 
 
 def _add_reads(router: APIRouter, kind: DirectoryKind) -> None:
     """The list and one entry."""
     label = kind.replace("_", " ")
+    entry_model, page_model = ENTRIES[kind]
 
     async def listing(
         principal: Caller,
@@ -101,7 +128,7 @@ def _add_reads(router: APIRouter, kind: DirectoryKind) -> None:
         cursor: Cursor = None,
         limit: Limit = 50,
         min_position: MinPosition = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         try:
             order = parse_sort(sort, directory_queries.SORTS, directory_queries.DEFAULT_SORT)
         except ValueError as exc:
@@ -113,9 +140,16 @@ def _add_reads(router: APIRouter, kind: DirectoryKind) -> None:
             )
         except ValueError as exc:
             raise bad_query("cursor", str(exc)) from None
-        return {"items": page.items, "next_cursor": page.next_cursor}
+        return rendered({"items": page.items, "next_cursor": page.next_cursor})
 
-    router.add_api_route("", listing, methods=["GET"], summary=f"List {label}s")
+    router.add_api_route(
+        "",
+        listing,
+        methods=["GET"],
+        summary=f"List {label}s",
+        response_model=page_model,
+        responses=problems(*READ),
+    )
 
     async def one(
         entry_id: UUID,
@@ -129,9 +163,16 @@ def _add_reads(router: APIRouter, kind: DirectoryKind) -> None:
         entry = await directory_queries.get_entry(pool, principal.tenant_id, kind, entry_id)
         if entry is None:
             raise Problem(404, f"{label} {entry_id} not found", slug="not-found")
-        return JSONResponse(jsonable_encoder(entry), headers={"ETag": f'"{entry["version"]}"'})
+        return rendered(entry, entry["version"])
 
-    router.add_api_route("/{entry_id}", one, methods=["GET"], summary=f"One {label}")
+    router.add_api_route(
+        "/{entry_id}",
+        one,
+        methods=["GET"],
+        summary=f"One {label}",
+        response_model=entry_model,
+        responses=problems(*READ_ONE),
+    )
 
 
 routers = [router_for(*spec) for spec in KINDS]

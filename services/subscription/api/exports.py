@@ -23,11 +23,13 @@ from services.subscription.api.deps import (
     bad_query,
     fresh,
 )
+from services.subscription.api.problems import READ, problems
 from services.subscription.sheets.files import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from services.subscription.usecases import exports
 from services.subscription.usecases.exports import Download, Selection
 
 router = APIRouter(prefix="/subscriptions", tags=["export"])
+FILE = {"schema": {"type": "string", "format": "binary"}}
 
 
 async def selection(
@@ -55,7 +57,7 @@ Selected = Annotated[Selection, Depends(selection)]
     "/export.csv",
     summary="Export the list as CSV (UTF-8 with BOM)",
     response_class=StreamingResponse,
-    responses={200: {"content": {CSV_MEDIA_TYPE: {}}}},
+    responses={200: {"content": {CSV_MEDIA_TYPE: FILE}}, **problems(*READ)},
 )
 async def export_csv(
     principal: Caller,
@@ -73,7 +75,7 @@ async def export_csv(
     "/export.xlsx",
     summary="Export the list as an XLSX workbook",
     response_class=StreamingResponse,
-    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}},
+    responses={200: {"content": {XLSX_MEDIA_TYPE: FILE}}, **problems(*READ)},
 )
 async def export_xlsx(
     principal: Caller,

@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from contracts.imports import ImportJob
 from services.subscription.api.auth import Caller, Writer
 from services.subscription.api.deps import AppSettings, Pool
-from services.subscription.api.problems import Problem
+from services.subscription.api.problems import READ, READ_ONE, Problem, problems
+from services.subscription.api.schemas import ImportQueued
 from services.subscription.http.imports import errors_response, queue, template_response
 from services.subscription.http.uploads import read_upload
 from services.subscription.read import imports as import_jobs
@@ -27,6 +28,7 @@ from services.subscription.sheets.files import (
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/imports", tags=["imports"])
 
+FILE = {"schema": {"type": "string", "format": "binary"}}
 WAKE_SECONDS = 2.0
 ERROR_HEADER = "Error"
 
@@ -54,6 +56,8 @@ UPLOAD_BODY = {
     status_code=202,
     summary="Upload a spreadsheet (.xlsx) to import; answers at once with the job's id",
     openapi_extra=UPLOAD_BODY,
+    response_model=ImportQueued,
+    responses=problems(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def upload(
     request: Request, principal: Writer, pool: Pool, settings: AppSettings
@@ -72,13 +76,13 @@ async def upload(
     "/template.xlsx",
     summary="The import template, with instructions and the allowed statuses",
     response_class=Response,
-    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}},
+    responses={200: {"content": {XLSX_MEDIA_TYPE: FILE}}, **problems(*READ)},
 )
 async def template_xlsx(principal: Caller, settings: AppSettings) -> Response:
     return await template_response(settings.max_upload_bytes)
 
 
-@router.get("/{import_id}", summary="The state of an import job")
+@router.get("/{import_id}", summary="The state of an import job", responses=problems(*READ_ONE))
 async def job(import_id: UUID, principal: Caller, pool: Pool) -> ImportJob:
     found = await import_jobs.find(pool, principal.tenant_id, import_id)
     if found is None:
@@ -90,7 +94,7 @@ async def job(import_id: UUID, principal: Caller, pool: Pool) -> ImportJob:
     "/{import_id}/errors.xlsx",
     summary="The failed rows with an Error column, to fix and upload again",
     response_class=StreamingResponse,
-    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}},
+    responses={200: {"content": {XLSX_MEDIA_TYPE: FILE}}, **problems(*READ_ONE, 410)},
 )
 async def errors_xlsx(import_id: UUID, principal: Caller, pool: Pool) -> StreamingResponse:
     if not await import_jobs.exists(pool, principal.tenant_id, import_id):

@@ -17,8 +17,11 @@ from services.subscription.api.deps import (
     MinPosition,
     Pool,
     Reads,
+    rendered,
     subscription_visible,
 )
+from services.subscription.api.problems import READ_ONE, WRITE_ON, problems
+from services.subscription.api.schemas import TAB_LISTS, Changed, Removed
 from services.subscription.read import inner as inner_queries
 from services.subscription.usecases.account import ITEM_KINDS, ItemKind
 
@@ -42,18 +45,31 @@ def router_for(kind: ItemKind) -> APIRouter:
         pool: Pool,
         settings: AppSettings,
         min_position: MinPosition = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         await subscription_visible(reads, principal, subscription_id, min_position, "inner")
-        return {"items": await listed(pool, principal.tenant_id, subscription_id)}
+        return rendered({"items": await listed(pool, principal.tenant_id, subscription_id)})
 
-    router.add_api_route(f"/{kind.path}", listing, methods=["GET"], summary=f"List {kind.label}s")
+    router.add_api_route(
+        f"/{kind.path}",
+        listing,
+        methods=["GET"],
+        summary=f"List {kind.label}s",
+        response_model=TAB_LISTS[kind.path],
+        responses=problems(*READ_ONE),
+    )
 
     async def add(subscription_id: UUID, call: WriteCall, cases: Cases, body: Any) -> JSONResponse:
         return answer(await cases.account.add_item(call, kind, subscription_id, body))
 
     add.__annotations__["body"] = Annotated[kind.create_model, Body()]
     router.add_api_route(
-        f"/{kind.path}", add, methods=["POST"], status_code=201, summary=f"Add a {kind.label}"
+        f"/{kind.path}",
+        add,
+        methods=["POST"],
+        status_code=201,
+        summary=f"Add a {kind.label}",
+        response_model=Changed,
+        responses=problems(*WRITE_ON),
     )
 
     async def edit(
@@ -64,7 +80,12 @@ def router_for(kind: ItemKind) -> APIRouter:
 
     edit.__annotations__["body"] = Annotated[kind.patch_model, Body()]
     router.add_api_route(
-        f"/{kind.path}/{{item_id}}", edit, methods=["PATCH"], summary=f"Edit a {kind.label}"
+        f"/{kind.path}/{{item_id}}",
+        edit,
+        methods=["PATCH"],
+        summary=f"Edit a {kind.label}",
+        response_model=Changed,
+        responses=problems(*WRITE_ON),
     )
 
     async def remove(
@@ -73,7 +94,12 @@ def router_for(kind: ItemKind) -> APIRouter:
         return answer(await cases.account.remove_item(call, kind, subscription_id, item_id))
 
     router.add_api_route(
-        f"/{kind.path}/{{item_id}}", remove, methods=["DELETE"], summary=f"Remove a {kind.label}"
+        f"/{kind.path}/{{item_id}}",
+        remove,
+        methods=["DELETE"],
+        summary=f"Remove a {kind.label}",
+        response_model=Removed,
+        responses=problems(*WRITE_ON),
     )
     return router
 

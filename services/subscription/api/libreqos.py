@@ -8,7 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import StreamingResponse
 
 from services.subscription.api.auth import authenticate
-from services.subscription.api.problems import Problem
+from services.subscription.api.problems import Problem, problems
+from services.subscription.api.schemas import ShapedDevice
 from services.subscription.read import libreqos
 
 router = APIRouter(tags=["integrations"])
@@ -17,6 +18,8 @@ router = APIRouter(tags=["integrations"])
 @router.post(
     "/api/libreqos/shaped-devices",
     summary="Shaped devices for LibreQoS (form field api_token: any token of the tenant)",
+    response_model=list[ShapedDevice],
+    responses=problems(401, 413, 422, 503),
 )
 async def shaped_devices(
     request: Request, api_token: Annotated[str, Form(max_length=512)]

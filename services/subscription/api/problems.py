@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.subscription.http.problem import Problem
@@ -47,6 +48,60 @@ _TITLES = {
 }
 
 
+class FieldError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pointer: str = Field(description="JSON pointer to the field at fault ('' for the whole body)")
+    detail: str
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem, as every error of the API answers (application/problem+json)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(examples=["urn:wispgate:problem:not-found"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(None, description="the path of the request")
+    errors: list[FieldError] | None = Field(None, description="each field at fault")
+
+
+# What each problem status means, as the OpenAPI document says it.
+MEANINGS = {
+    400: "The body is not well-formed (JSON that does not parse, a broken form)",
+    401: "No bearer token, or an unknown or revoked one",
+    403: "The token is read-only",
+    404: "No such resource in the caller's tenant",
+    409: "Conflict: a closed subscription, a value or address taken, or a concurrent change",
+    410: "Gone: retention deleted the error report",
+    412: "If-Match does not match the current version (the ETag answers the current one)",
+    413: "The request body is over the limit",
+    415: "The body is not of the media type the route reads",
+    422: "Invalid parameters or body; `errors` names each field by a JSON pointer",
+    429: "Too many imports of the tenant waiting; Retry-After says when to try again",
+    503: "The database is busy or away, or the read model did not reach min_position in time",
+}
+
+
+# The problems of each kind of route. Every /api/v1 route authenticates (401) and reads the
+# database (503); every request's query string is checked (422).
+READ = (401, 422, 503)
+READ_ONE = (401, 404, 422, 503)  # a path with an id
+# A command: a body that does not parse, If-Match, reservations, the body limit.
+WRITE = (400, 401, 403, 409, 412, 413, 422, 503)
+WRITE_ON = (400, 401, 403, 404, 409, 412, 413, 422, 503)
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: each status answered as a problem+json ProblemDetails."""
+    return {
+        status: {"model": ProblemDetails, "description": MEANINGS[status]}
+        for status in sorted(statuses)
+    }
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -78,6 +133,27 @@ def install(app: FastAPI) -> None:
     """
     for error, handler in HANDLERS:
         app.add_exception_handler(error, handler)
+    document = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            problem_media_types(document())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def problem_media_types(schema: dict[str, Any]) -> None:
+    """Declare every error answer as application/problem+json, as it is sent.
+
+    FastAPI puts a `responses=` model under the route's own media type (application/json).
+    """
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
 
 
 async def _problem(request: Request, exc: Exception) -> JSONResponse:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from contracts.subscription import Status
@@ -23,8 +22,23 @@ from services.subscription.api.deps import (
     SortParam,
     bad_query,
     fresh,
+    rendered,
 )
-from services.subscription.api.problems import Problem
+from services.subscription.api.problems import (
+    READ,
+    READ_ONE,
+    WRITE,
+    WRITE_ON,
+    Problem,
+    problems,
+)
+from services.subscription.api.schemas import (
+    Changed,
+    HistoryPage,
+    SubscriptionCreated,
+    SubscriptionPage,
+    Summary,
+)
 from services.subscription.read import subscriptions as views
 from services.subscription.usecases.exports import selection
 from services.subscription.usecases.inputs import (
@@ -37,7 +51,13 @@ from services.subscription.usecases.inputs import (
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
 
-@router.post("", status_code=201, summary="Create a subscription")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a subscription",
+    response_model=SubscriptionCreated,
+    responses=problems(*WRITE),
+)
 async def create(
     body: SubscriptionIn, request: Request, call: WriteCall, cases: Cases
 ) -> JSONResponse:
@@ -45,7 +65,9 @@ async def create(
     return answer(result, location=f"{request.url.path}/{result.body['id']}")
 
 
-@router.get("", summary="List subscriptions")
+@router.get(
+    "", summary="List subscriptions", response_model=SubscriptionPage, responses=problems(*READ)
+)
 async def listing(
     principal: Caller,
     reads: Reads,
@@ -63,7 +85,7 @@ async def listing(
     cursor: Cursor = None,
     limit: Limit = 50,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     try:
         selected = selection(status, engineer_id, organization_id, contact_id, q, sort)
     except ValueError as exc:
@@ -75,10 +97,15 @@ async def listing(
         )
     except ValueError as exc:
         raise bad_query("cursor", str(exc)) from None
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return rendered({"items": page.items, "next_cursor": page.next_cursor})
 
 
-@router.get("/{subscription_id}", summary="Summary tab of one subscription")
+@router.get(
+    "/{subscription_id}",
+    summary="Summary tab of one subscription",
+    response_model=Summary,
+    responses=problems(*READ_ONE),
+)
 async def summary(
     subscription_id: UUID,
     principal: Caller,
@@ -92,10 +119,15 @@ async def summary(
     found = await views.summary(pool, principal.tenant_id, subscription_id)
     if found is None:
         raise Problem(404, f"subscription {subscription_id} not found", slug="not-found")
-    return JSONResponse(jsonable_encoder(found), headers={"ETag": f'"{found["version"]}"'})
+    return rendered(found, found["version"])
 
 
-@router.get("/{subscription_id}/history", summary="History tab: every event, newest first")
+@router.get(
+    "/{subscription_id}/history",
+    summary="History tab: every event, newest first",
+    response_model=HistoryPage,
+    responses=problems(*READ_ONE),
+)
 async def history(
     subscription_id: UUID,
     principal: Caller,
@@ -105,7 +137,7 @@ async def history(
     cursor: Cursor = None,
     limit: Limit = 50,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     await fresh(reads, "history", min_position)
     await fresh(reads, "subscriptions", min_position)
     if await views.summary(pool, principal.tenant_id, subscription_id) is None:
@@ -114,11 +146,14 @@ async def history(
         page = await views.history(pool, principal.tenant_id, subscription_id, cursor, limit)
     except ValueError as exc:
         raise bad_query("cursor", str(exc)) from None
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return rendered({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @router.patch(
-    "/{subscription_id}", summary="Edit name, description, contact, organization, contract"
+    "/{subscription_id}",
+    summary="Edit name, description, contact, organization, contract",
+    response_model=Changed,
+    responses=problems(*WRITE_ON),
 )
 async def edit(
     subscription_id: UUID, body: SubscriptionPatch, call: WriteCall, cases: Cases
@@ -126,14 +161,24 @@ async def edit(
     return answer(await cases.subscriptions.edit(call, subscription_id, body))
 
 
-@router.post("/{subscription_id}/status", summary="Change the status, with a reason")
+@router.post(
+    "/{subscription_id}/status",
+    summary="Change the status, with a reason",
+    response_model=Changed,
+    responses=problems(*WRITE_ON),
+)
 async def change_status(
     subscription_id: UUID, body: StatusIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
     return answer(await cases.subscriptions.change_status(call, subscription_id, body))
 
 
-@router.post("/{subscription_id}/engineer", summary="Assign another engineer")
+@router.post(
+    "/{subscription_id}/engineer",
+    summary="Assign another engineer",
+    response_model=Changed,
+    responses=problems(*WRITE_ON),
+)
 async def assign_engineer(
     subscription_id: UUID, body: EngineerAssignmentIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -16,15 +15,23 @@ from services.subscription.api.deps import (
     MinPosition,
     Pool,
     Reads,
+    rendered,
     subscription_visible,
 )
+from services.subscription.api.problems import READ_ONE, WRITE_ON, problems
+from services.subscription.api.schemas import Changed, Details, Payments, Touchpoints
 from services.subscription.read import inner as inner_queries
 from services.subscription.usecases.inputs import BillingIn, PaymentIn, RefundIn, TouchpointIn
 
 router = APIRouter(prefix="/subscriptions/{subscription_id}", tags=["subscription tabs"])
 
 
-@router.get("/details", summary="Details tab: billing, service information, hardware, payments")
+@router.get(
+    "/details",
+    summary="Details tab: billing, service information, hardware, payments",
+    response_model=Details,
+    responses=problems(*READ_ONE),
+)
 async def details(
     subscription_id: UUID,
     principal: Caller,
@@ -32,19 +39,29 @@ async def details(
     pool: Pool,
     settings: AppSettings,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     await subscription_visible(reads, principal, subscription_id, min_position, "inner")
-    return await inner_queries.details(pool, principal.tenant_id, subscription_id)
+    return rendered(await inner_queries.details(pool, principal.tenant_id, subscription_id))
 
 
-@router.put("/billing", summary="Set billing details")
+@router.put(
+    "/billing",
+    summary="Set billing details",
+    response_model=Changed,
+    responses=problems(*WRITE_ON),
+)
 async def set_billing(
     subscription_id: UUID, body: BillingIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
     return answer(await cases.account.set_billing(call, subscription_id, body))
 
 
-@router.get("/payments", summary="Payment history with refunds, newest first")
+@router.get(
+    "/payments",
+    summary="Payment history with refunds, newest first",
+    response_model=Payments,
+    responses=problems(*READ_ONE),
+)
 async def payments(
     subscription_id: UUID,
     principal: Caller,
@@ -52,19 +69,33 @@ async def payments(
     pool: Pool,
     settings: AppSettings,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     await subscription_visible(reads, principal, subscription_id, min_position, "inner")
-    return {"items": await inner_queries.payments(pool, principal.tenant_id, subscription_id)}
+    return rendered(
+        {"items": await inner_queries.payments(pool, principal.tenant_id, subscription_id)}
+    )
 
 
-@router.post("/payments", status_code=201, summary="Record a payment")
+@router.post(
+    "/payments",
+    status_code=201,
+    summary="Record a payment",
+    response_model=Changed,
+    responses=problems(*WRITE_ON),
+)
 async def record_payment(
     subscription_id: UUID, body: PaymentIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
     return answer(await cases.account.record_payment(call, subscription_id, body))
 
 
-@router.post("/payments/{payment_id}/refund", status_code=201, summary="Refund or void a payment")
+@router.post(
+    "/payments/{payment_id}/refund",
+    status_code=201,
+    summary="Refund or void a payment",
+    response_model=Changed,
+    responses=problems(*WRITE_ON),
+)
 async def refund_payment(
     subscription_id: UUID, payment_id: UUID, body: RefundIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
@@ -72,7 +103,12 @@ async def refund_payment(
     return answer(result)
 
 
-@router.get("/touchpoints", summary="Touchpoints, newest first")
+@router.get(
+    "/touchpoints",
+    summary="Touchpoints, newest first",
+    response_model=Touchpoints,
+    responses=problems(*READ_ONE),
+)
 async def touchpoints(
     subscription_id: UUID,
     principal: Caller,
@@ -80,12 +116,20 @@ async def touchpoints(
     pool: Pool,
     settings: AppSettings,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     await subscription_visible(reads, principal, subscription_id, min_position, "inner")
-    return {"items": await inner_queries.touchpoints(pool, principal.tenant_id, subscription_id)}
+    return rendered(
+        {"items": await inner_queries.touchpoints(pool, principal.tenant_id, subscription_id)}
+    )
 
 
-@router.post("/touchpoints", status_code=201, summary="Log a call, email, visit, request or note")
+@router.post(
+    "/touchpoints",
+    status_code=201,
+    summary="Log a call, email, visit, request or note",
+    response_model=Changed,
+    responses=problems(*WRITE_ON),
+)
 async def log_touchpoint(
     subscription_id: UUID, body: TouchpointIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
