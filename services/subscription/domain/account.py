@@ -41,6 +41,7 @@ class Payment:
 class Account:
     billing: ev.BillingSet | None = None
     payments: Mapping[UUID, Payment] = field(default_factory=dict)
+    refunds: frozenset[UUID] = frozenset()
     touchpoints: frozenset[UUID] = frozenset()
 
 
@@ -58,6 +59,8 @@ def decide(command: AccountCommand, account: Account) -> list[Event]:
             payment = account.payments.get(command.payment_id)
             if payment is None:
                 raise NotFound(f"payment {command.payment_id} not found")
+            if command.refund_id in account.refunds:
+                raise AlreadyExists(f"refund {command.refund_id} already exists")
             amount = _money(command.amount, "/amount", positive=True)
             left = payment.amount - payment.refunded
             if amount > left:
@@ -92,7 +95,8 @@ def evolve(account: Account, event: Event) -> Account:
         case ev.PaymentRefunded():
             old = account.payments[event.payment_id]
             new = replace(old, refunded=old.refunded + event.amount)
-            return replace(account, payments={**account.payments, event.payment_id: new})
+            payments = {**account.payments, event.payment_id: new}
+            return replace(account, payments=payments, refunds=account.refunds | {event.refund_id})
         case ev.TouchpointLogged():
             return replace(account, touchpoints=account.touchpoints | {event.touchpoint_id})
         case _:

@@ -26,7 +26,9 @@ FIELDS: Mapping[DirectoryKind, tuple[str, ...]] = {
     "service_contract": ("number", "title", "starts_on", "ends_on", "terms"),
 }
 # Fields that may span lines; every other text is one line.
-MULTILINE = frozenset({"address", "terms"})
+MULTILINE = frozenset({"address", "terms", "reason"})
+# Longest text of a field (200 when not named): the read models index names.
+MAX_LENGTH = {"address": 500, "terms": 5000, "reason": 500}
 REQUIRED: Mapping[DirectoryKind, tuple[str, ...]] = {
     "contact": ("name",),
     "organization": ("name",),
@@ -95,7 +97,8 @@ def decide(command: DirectoryCommand, state: EntryState) -> list[Event]:
             return [_EDITED[command.kind](changes=changes)] if changes else []
         case DeactivateEntry():
             entry = _existing(state, command.kind, command.entry_id)
-            return [_DEACTIVATED[command.kind](reason=command.reason)] if entry.active else []
+            reason = _clean("reason", command.reason)
+            return [_DEACTIVATED[command.kind](reason=reason)] if entry.active else []
         case _:
             assert_never(command)
 
@@ -156,8 +159,12 @@ def _validated(kind: DirectoryKind, values: Mapping[str, str | None]) -> dict[st
 def _clean(name: str, value: str | None) -> str | None:
     if value is None:
         return None
+    cleaned = value.strip()
+    limit = MAX_LENGTH.get(name, 200)
+    if len(cleaned) > limit:
+        raise Invalid(f"{name} must be at most {limit} characters", f"/{name}")
     try:
-        return check_text(value.strip(), multiline=name in MULTILINE) or None
+        return check_text(cleaned, multiline=name in MULTILINE) or None
     except ValueError as exc:
         raise Invalid(f"{name} {exc}", f"/{name}") from None
 

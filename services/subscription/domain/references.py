@@ -18,7 +18,9 @@ from services.subscription.domain.directory import LABEL
 from services.subscription.domain.errors import Invalid, InvalidReference
 
 # Fields that may span lines; the name is one line.
-MULTILINE = frozenset({"description"})
+MULTILINE = frozenset({"description", "reason"})
+# Longest text of each field: the read models index names, and no index row holds 2704 bytes.
+MAX_LENGTH = {"unique_id": 64, "name": 200, "description": 5000, "reason": 500}
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,12 @@ def required_text(value: str | None, field_name: str) -> str:
 def optional_text(value: str | None, field_name: str) -> str | None:
     if value is None:
         return None
+    cleaned = value.strip()
+    if len(cleaned) > MAX_LENGTH[field_name]:
+        limit = MAX_LENGTH[field_name]
+        raise Invalid(f"{field_name} must be at most {limit} characters", f"/{field_name}")
     try:
-        return check_text(value.strip(), multiline=field_name in MULTILINE) or None
+        return check_text(cleaned, multiline=field_name in MULTILINE) or None
     except ValueError as exc:
         raise Invalid(f"{field_name} {exc}", f"/{field_name}") from None
 

@@ -100,7 +100,9 @@ def decide(command: SubscriptionCommand, state: State, directory: Directory) -> 
                 return []
             return [
                 ev.SubscriptionStatusChanged(
-                    from_status=current.status, to_status=command.status, reason=command.reason
+                    from_status=current.status,
+                    to_status=command.status,
+                    reason=optional_text(command.reason, "reason"),
                 )
             ]
         case AssignEngineer():
@@ -189,6 +191,7 @@ def evolve(state: State, event: Event) -> State:
 def _create(command: CreateSubscription, state: State, directory: Directory) -> list[Event]:
     if isinstance(state, Subscription):
         raise AlreadyExists(f"subscription {command.subscription_id} already exists")
+    unique_id = required_text(command.unique_id, "unique_id")
     name = required_text(command.name, "name")
     for field_name in REFERENCE_FIELDS:
         ref = getattr(command, field_name)
@@ -196,7 +199,7 @@ def _create(command: CreateSubscription, state: State, directory: Directory) -> 
             require(directory, field_name, ref)
     return [
         ev.SubscriptionCreated(
-            unique_id=command.unique_id,
+            unique_id=unique_id,
             name=name,
             contact_id=command.contact_id,
             organization_id=command.organization_id,
