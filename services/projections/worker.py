@@ -27,11 +27,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from contracts.subjects import (
     appended_hint_subject,
-    projected_hint_subject,
     dead_letter_subject,
     durable_name,
     events_stream,
     events_wildcard,
+    projected_hint_subject,
 )
 from plumbing.broker import connect
 from plumbing.eventlog import StoredEvent
