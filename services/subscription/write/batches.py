@@ -105,8 +105,9 @@ class Batches:
         now = datetime.now(UTC)
         fresh = iter(await self._fresh_ids(batch, rows))
         for row in rows:
-            # A dry run takes no number from the sequence; the decider does not read the ID.
-            row.prepare(row.given_id or next(fresh, ""), now)
+            # A dry run takes no number from the sequence: a stand-in of the row's own, unique in
+            # the batch and never reported, lets the decider check the rest.
+            row.prepare(row.given_id or next(fresh, f"DRY-RUN-{row.source.row}"), now)
         wanted = {i for r in rows if r.command for i in subscription.referenced_ids(r.command)}
         directory = references(await self._store.load_many(batch.tenant_id, list(wanted)))
         for row in rows:
