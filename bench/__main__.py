@@ -66,7 +66,7 @@ async def run(size: Size, chosen: list[str], results: Path) -> Run:
     report = Run(size.name, datetime.now(UTC), namespace=world.namespace)
     logs = results / f"{report.started:%Y%m%dT%H%M%SZ}-{size.name}-logs"
     logs.mkdir(parents=True, exist_ok=True)
-    memory = Memory()
+    memory = Memory(databases=lambda: world.databases)
     live = LiveSystem(world, logs, memory)
     data = DataSystem(world, logs, memory)
     inner_system = InnerSystem(world, logs, memory)

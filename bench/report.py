@@ -11,6 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .memory import PG_PREFIX as PG
+from .memory import PG_SHARED
+
 COMPARE = {">=": operator.ge, "<=": operator.le}
 
 
@@ -123,9 +126,8 @@ class Run:
                 peaks = ", ".join(f"{k} {v:.0f}" for k, v in s.rss_mib.items())
                 rows.append([s.name, "peak RSS (MiB)", peaks, "", "", ""])
             if s.cpu_seconds:
-                spent = ", ".join(f"{k} {v:.1f}" for k, v in s.cpu_seconds.items() if v >= 0.05)
                 busy = f"machine busy {s.machine_busy_cores:.2f} of {os.cpu_count()} cores"
-                rows.append([s.name, "CPU seconds", spent, busy, "", ""])
+                rows.append([s.name, "CPU seconds", _cpu_text(s.cpu_seconds), busy, "", ""])
         return rows
 
     def table(self) -> str:
@@ -143,6 +145,20 @@ class Run:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in self.rows()]
         return "\n".join(lines)
+
+
+def _cpu_text(cpu_seconds: dict[str, float]) -> str:
+    """Processes' CPU seconds; PostgreSQL's backends summed, by client in parentheses."""
+    shown = [f"{k} {v:.1f}" for k, v in cpu_seconds.items() if v >= 0.05 and not k.startswith(PG)]
+    backends = {
+        k[len(PG) : -1]: v for k, v in cpu_seconds.items() if k.startswith(PG) and k != PG_SHARED
+    }
+    if backends:
+        clients = ", ".join(f"{k} {v:.1f}" for k, v in backends.items() if v >= 0.05)
+        shown.append(f"postgres {sum(backends.values()):.1f}" + (f" ({clients})" * bool(clients)))
+    if PG_SHARED in cpu_seconds:
+        shown.append(f"{PG_SHARED} {cpu_seconds[PG_SHARED]:.1f}")
+    return ", ".join(shown)
 
 
 def _number(value: float) -> str:

@@ -51,8 +51,13 @@ class Outcome:
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @property
+    def successes(self) -> int:
+        """Responses wrk counted that were not an error status (>= 400)."""
+        return max(0, self.requests - self.error_kinds.get("status", 0))
+
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "rate": round(self.rate, 1)}
+        return {**self.__dict__, "rate": round(self.rate, 1), "successes": self.successes}
 
 
 def available() -> bool:

@@ -36,6 +36,7 @@ drop table if exists bench.copy_yardstick;
 create table bench.copy_yardstick as {ROWS} with no data
 """
 COUNT = "select count(*) from read.subscriptions where tenant_id = $1"
+GOAL_EVENTS, GOAL_SECONDS = 1_000_000, 15.0
 
 
 class DataSystem:
@@ -93,14 +94,16 @@ async def rebuild(data: DataSystem, size: Size, memory: Memory) -> Scenario:
         await conn.close()
     if built != loaded.subscriptions:
         raise RuntimeError(f"rebuild left {built} rows, expected {loaded.subscriptions}")
-    goal = 30 * loaded.events / 1_000_000  # the issue: 30 s for 1,000,000 events
+    # The issue: 15 s for 1,000,000 events, at the full size (a quick run's few events would
+    # scale it below the CLI's start-up).
+    goal = ("<=", GOAL_SECONDS) if loaded.events >= GOAL_EVENTS else None
     scenario.add(
         Figure(
             f"rebuild of {loaded.events:,} events",
             seconds,
             "s",
             f"COPY of {rows:,} rows {copy_seconds:.2f} s",
-            ("<=", round(goal, 1)),
+            goal,
         ),
         Figure("rebuild rate", loaded.events / seconds, "events/s", ""),
     )
@@ -109,7 +112,8 @@ async def rebuild(data: DataSystem, size: Size, memory: Memory) -> Scenario:
     )
     scenario.notes.append(
         f"events loaded by COPY in {loaded.seconds:.1f} s; the rebuild is the CLI process "
-        "(start-up included) with no other service running; the goal scales with the event count"
+        f"(start-up included) with no other service running; the goal is the issue's, for "
+        f"{GOAL_EVENTS:,} events"
     )
     return scenario
 

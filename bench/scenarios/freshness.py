@@ -32,6 +32,7 @@ from ..sizes import Size
 from ..stats import percentile
 
 POLL_SECONDS = 0.002
+GOAL_MS = 50.0  # the issue: response to visible in the list, p99 at 500/s
 CHECKPOINT = """
 select txid::text::bigint, position from read.checkpoints where projection = 'subscriptions'
 """
@@ -86,9 +87,9 @@ async def freshness(live: LiveSystem, size: Size, memory: Memory) -> Scenario:
     scenario.add(
         Figure("rate held", outcome.rate, "commands/s", "", None),
         Figure("to list read model p50", percentile(listed, 50), "ms", yardstick),
-        Figure("to list read model p99", percentile(listed, 99), "ms", yardstick, ("<=", 100)),
+        Figure("to list read model p99", percentile(listed, 99), "ms", yardstick, ("<=", GOAL_MS)),
         Figure("to broker p50", percentile(broker, 50), "ms", yardstick),
-        Figure("to broker p99", percentile(broker, 99), "ms", yardstick, ("<=", 100)),
+        Figure("to broker p99", percentile(broker, 99), "ms", yardstick),
         Figure("command p99", outcome.p99_ms, "ms", ""),
     )
     scenario.details = {
