@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,8 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import EventEnvelope, Metadata
 from contracts.events import CURRENT_SCHEMA_VERSION, EVENT_TYPES, parse_payload, upcast
+
+log = logging.getLogger(__name__)
 
 Executor = asyncpg.Pool | asyncpg.Connection
 
@@ -105,6 +108,28 @@ class StoredEvent:
             return self.data_json
         return json.dumps(upcast(self.type, self.schema_version, self.data))
 
+    def envelope_json(self) -> bytes:
+        """The envelope as JSON, built from the stored JSON texts: what `envelope()` holds,
+        without decoding the payload or the metadata (the relay publishes every event)."""
+        occurred_at = self.occurred_at.isoformat()
+        if occurred_at.endswith("+00:00"):
+            occurred_at = occurred_at[:-6] + "Z"  # as pydantic writes UTC
+        head = _json_text(
+            {
+                "event_id": str(self.event_id),
+                "type": self.type,
+                "schema_version": self.schema_version,
+                "tenant_id": self.tenant_id,
+                "stream_id": str(self.stream_id),
+                "stream_type": self.stream_type,
+                "version": self.version,
+                "position": self.position,
+                "occurred_at": occurred_at,
+            }
+        )
+        body = f'{head[:-1]},"metadata":{self.metadata_json},"data":{self.data_json}}}'
+        return body.encode()
+
     def envelope(self) -> EventEnvelope:
         """The envelope as published and served."""
         return EventEnvelope(
@@ -122,6 +147,8 @@ class StoredEvent:
         )
 
 
+_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 COLUMNS = """e.position, e.txid::text::bigint as txid, e.event_id, e.tenant_id, e.stream_id,
     e.stream_type, e.version, e.type, e.schema_version, e.data::text, e.metadata::text,
     e.occurred_at"""
@@ -134,6 +161,17 @@ where (e.txid, e.position) > ($1::text::xid8, $2::bigint)
   and e.txid < pg_snapshot_xmin(pg_current_snapshot())
 order by e.txid, e.position
 limit $3
+"""
+
+# The same, with whether each row is below the horizon yet: rows past the checkpoint that are
+# committed but not readable (an older transaction still runs) sort after every readable one, so
+# one row beyond `limit` tells a reader whether to look again soon.
+READ_COMMITTED_OR_WAITING = f"""
+select {COLUMNS}, e.txid < pg_snapshot_xmin(pg_current_snapshot()) as readable
+from events.events e
+where (e.txid, e.position) > ($1::text::xid8, $2::bigint)
+order by e.txid, e.position
+limit $3 + 1
 """
 
 HEAD = "select coalesce(max(position), 0) from events.events"
@@ -174,6 +212,17 @@ async def read_committed(executor: Executor, after: Checkpoint, limit: int) -> l
     return stored_events(rows)
 
 
+async def read_committed_or_waiting(
+    executor: Executor, after: Checkpoint, limit: int
+) -> tuple[list[StoredEvent], bool]:
+    """`read_committed`, and whether committed events past those wait only for an older
+    transaction to end (no append hint announces them becoming readable): in one statement."""
+    rows = await executor.fetch(READ_COMMITTED_OR_WAITING, str(after.txid), after.position, limit)
+    events = [StoredEvent(*row[:-1]) for row in rows[:limit] if row[-1]]
+    waiting = len(events) < limit and any(not row[-1] for row in rows)
+    return events, waiting
+
+
 async def head(executor: Executor) -> int:
     """The highest position handed out so far (0 for an empty log)."""
     return int(await executor.fetchval(HEAD))
@@ -203,3 +252,45 @@ async def wait_until_reached(
 async def projection_lag(executor: Executor) -> dict[str, tuple[int, float]]:
     """Per projection: (events behind, age in seconds of the oldest unapplied event)."""
     return {r["projection"]: (r["behind"], r["oldest_age"]) for r in await executor.fetch(LAG)}
+
+
+# Committed events at or below $1 that commit-safe readers cannot read yet, because a transaction
+# older than theirs is still running somewhere on the server. The (txid, position) index makes
+# this a short range scan above the horizon.
+BEHIND_HORIZON = """
+select exists (
+    select 1 from events.events e
+    where e.txid >= pg_snapshot_xmin(pg_current_snapshot()) and e.position <= $1
+)
+"""
+
+OLDEST_TRANSACTION = """
+select pid, datname, application_name, state, now() - xact_start as running_for
+from pg_stat_activity
+where backend_xid is not null or backend_xmin is not null
+order by xact_start nulls last
+limit 1
+"""
+
+
+async def readable(executor: Executor, position: int) -> bool:
+    """Whether every committed event at or below `position` is readable in commit-safe order."""
+    return not await executor.fetchval(BEHIND_HORIZON, position)
+
+
+async def wait_until_readable(executor: Executor, position: int, warn_every: float = 10.0) -> None:
+    """Return once every event committed at or below `position` can be read in commit-safe
+    order; log the transaction holding the horizon back every `warn_every` seconds meanwhile."""
+    loop = asyncio.get_running_loop()
+    warn_at = loop.time() + warn_every
+    delay = 0.01
+    while not await readable(executor, position):
+        if loop.time() >= warn_at:
+            oldest = await executor.fetchrow(OLDEST_TRANSACTION)
+            log.warning(
+                "waiting for an older transaction to end before reading the event log",
+                extra={"position": position, **(dict(oldest) if oldest else {})},
+            )
+            warn_at = loop.time() + warn_every
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)

@@ -23,6 +23,7 @@ from uuid import UUID
 import asyncpg
 import uvloop
 
+from plumbing.eventlog import head, wait_until_readable
 from plumbing.postgres import create_pool
 
 from . import checkpoints, deadletters
@@ -99,6 +100,10 @@ async def build_shadows(
     names = [p.name for p in projections]
     log.info("rebuild started", extra={"projections": names})
     started = time.monotonic()
+    # Every event stored before the rebuild began must be read, even while an older transaction
+    # anywhere on the server holds the commit-safe horizon back: a rebuild that found nothing
+    # readable yet would swap in empty read models.
+    await wait_until_readable(pool, await head(pool))
     if replaying:
         await catchup.run_pass()
     else:
