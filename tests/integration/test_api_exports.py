@@ -167,7 +167,7 @@ async def test_xlsx_export_opens_with_the_same_rows_neutralised(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert ".xlsx" in response.headers["content-disposition"]
-    assert int(response.headers["content-length"]) == len(response.content)
+    assert "content-length" not in response.headers  # sent as it is written
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == [SHEET_NAME]
     sheet = book[SHEET_NAME]

@@ -9,20 +9,49 @@ stopped, so an export costs one pass over the tenant's list whatever its filters
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from services.subscription.read.queries import Sort, like_pattern
+from services.subscription.read.subscriptions import SORTS
 
 PAGE_ROWS = 5_000
 
-SELECTED = """id, unique_id, unique_number, name, status, description, contact_name,
-    organization_name, engineer_name, service_contract_number, created_at, updated_at"""
+# The export's texts in the order of contracts.spreadsheet.EXPORT_COLUMNS: references by the
+# names the importer resolves them by, a service contract by its number, then Created At.
+TEXTS = (
+    "unique_id", "name", "contact_name", "organization_name", "status", "engineer_name",
+    "service_contract_number", "description",
+)  # fmt: skip
+# ISO 8601 in UTC to the second (`2026-11-28T20:37:00Z`): digits first, no separator or quote,
+# so there is nothing in it to neutralise or to escape.
+ISO_UTC = """to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+# Then what a page resumes after: the id and every column the list sorts by.
+SELECTED = f"{', '.join(TEXTS)}, {ISO_UTC} as created, id, {', '.join(sorted(set(SORTS.values())))}"
 EQUALS = ("engineer_id", "organization_id", "contact_id")
+
+# The CSV export is written by PostgreSQL, a page of lines in one value, as
+# sheets.files.csv_bytes writes it: every field quoted, quotes doubled, NULL as "", CRLF.
+# contracts.spreadsheet.neutralise as a PostgreSQL regular expression (which has the same
+# lookbehind and lookahead): a quote before every formula start at the cell's start or after a
+# separator. CHANGED finds the rows it changes (their texts joined by \x01).
+# tests/integration/test_export_csv_sql.py compares both, and whole lines, on random text.
+SEPARATORS = ",;|\t\n\r"
+FORMULA_STARTS = "-=+@\t\r"  # `-` first: a plain character in a bracket expression
+FORMULA_AT = f"(?<![^{SEPARATORS}])(?='*[{FORMULA_STARTS}])"
+CHANGED = f"(^|[\x01{SEPARATORS}])'*[{FORMULA_STARTS}]"
+CSV_PAGE = """
+with page as (
+    select {column}, id, {line} as line from read.subscriptions where {where}
+    order by {order_by} limit {rows}
+)
+select (select string_agg(line, '' order by {order_by}) from page) as text,
+       (select count(*) from page) as rows, last.{column} as key, last.id
+from (select {column}, id from page order by {reverse} limit 1) as last
+"""
 
 
 def page_sql(
@@ -33,6 +62,72 @@ def page_sql(
     rows: int,
 ) -> tuple[str, list[Any]]:
     """One page's SQL and its arguments: the list's filters, and only rows after `after`."""
+    where, args = _where(tenant_id, filters, sort, after)
+    sql = (
+        f"select {SELECTED} from read.subscriptions where {where}"
+        f" order by {sort.order_by} limit ${len(args) + 1}"
+    )
+    return sql, [*args, rows]
+
+
+def csv_page_sql(
+    tenant_id: str,
+    filters: dict[str, Any],
+    sort: Sort,
+    after: tuple[Any, UUID] | None,
+    rows: int,
+) -> tuple[str, list[Any]]:
+    """One page as CSV text in one value, with its row count and its last row's (key, id)."""
+    where, args = _where(tenant_id, filters, sort, after)
+    formula_at, changed, limit = (f"${len(args) + n}" for n in (1, 2, 3))
+    sql = CSV_PAGE.format(
+        column=sort.column,
+        line=csv_line_sql(formula_at, changed),
+        where=where,
+        order_by=sort.order_by,
+        rows=limit,
+        reverse=Sort(sort.column, not sort.descending).order_by,
+    )
+    return sql, [*args, FORMULA_AT, CHANGED, rows]
+
+
+def csv_line_sql(formula_at: str, changed: str) -> str:
+    """A row's CSV line; `formula_at` and `changed` are the placeholders of the two patterns."""
+
+    def line(neutralise: Callable[[str], str]) -> str:
+        fields = [f"""replace({neutralise(f"coalesce({c}, '')")}, '"', '""')""" for c in TEXTS]
+        return """'"' || """ + """ || '","' || """.join([*fields, ISO_UTC]) + """ || E'"\\r\\n'"""
+
+    # Joined by a character that starts a cell in `changed`, the texts tell at once whether any
+    # of them holds a formula start: most rows skip the replacement.
+    texts = f"concat_ws(E'\\x01', {', '.join(TEXTS)})"
+    neutralised = line(lambda text: f"regexp_replace({text}, {formula_at}, '''', 'g')")
+    return f"case when {texts} ~ {changed} then {neutralised} else {line(lambda text: text)} end"
+
+
+async def csv_pages(
+    pool: asyncpg.Pool,
+    tenant_id: str,
+    filters: dict[str, Any],
+    sort: Sort,
+    page_rows: int = PAGE_ROWS,
+) -> AsyncIterator[str]:
+    """Every matching row in sort order as CSV lines, a page of them in one string at a time."""
+    after: tuple[Any, UUID] | None = None
+    while True:
+        sql, args = csv_page_sql(tenant_id, filters, sort, after, page_rows)
+        page = await pool.fetchrow(sql, *args)
+        if page is None:
+            return
+        yield page["text"]
+        if page["rows"] < page_rows:
+            return
+        after = (page["key"], page["id"])
+
+
+def _where(
+    tenant_id: str, filters: dict[str, Any], sort: Sort, after: tuple[Any, UUID] | None
+) -> tuple[str, list[Any]]:
     args: list[Any] = []
 
     def arg(value: Any) -> str:
@@ -51,11 +146,7 @@ def page_sql(
     if after is not None:
         args += after
         where.append(sort.after(len(args) - 1, len(args)))
-    sql = (
-        f"select {SELECTED} from read.subscriptions where {' and '.join(where)}"
-        f" order by {sort.order_by} limit {arg(rows)}"
-    )
-    return sql, args
+    return " and ".join(where), args
 
 
 async def pages(
@@ -79,24 +170,5 @@ async def pages(
 
 
 def row_values(row: asyncpg.Record) -> tuple[str | None, ...]:
-    """One subscription in the order of contracts.spreadsheet.EXPORT_COLUMNS.
-
-    References are shown as the names the importer resolves them by; a service contract by
-    its number.
-    """
-    return (
-        row["unique_id"],
-        row["name"],
-        row["contact_name"],
-        row["organization_name"],
-        row["status"],
-        row["engineer_name"],
-        row["service_contract_number"],
-        row["description"],
-        iso_utc(row["created_at"]),
-    )
-
-
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC to the second: `2026-11-28T20:37:00Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """One subscription's texts in the order of contracts.spreadsheet.EXPORT_COLUMNS."""
+    return tuple(row[: len(TEXTS) + 1])

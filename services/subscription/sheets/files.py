@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import suppress
@@ -31,11 +32,20 @@ CHUNK_BYTES = 256 * 1024
 HEADER_FONT = Font(bold=True)
 
 Row = Sequence[str | None]
+# Most cells cannot hold a formula: without a separator one starts only at the cell's start
+# (behind quotes). These are contracts.spreadsheet's characters, so that such cells skip the
+# regular expression (tests/integration/test_export_formats.py checks it against `neutralise`).
+_FORMULA_OR_QUOTE = frozenset("=+-@\t\r'")
+_SEPARATOR = re.compile("[,;\t|\n\r]")
 
 
 def cell_text(value: str | None) -> str | None:
     """A text cell as exported: never run as a formula."""
-    return None if value is None else neutralise(value)
+    if value is None:
+        return None
+    if value[:1] not in _FORMULA_OR_QUOTE and _SEPARATOR.search(value) is None:
+        return value
+    return neutralise(value)
 
 
 def csv_bytes(rows: Iterable[Row]) -> bytes:
