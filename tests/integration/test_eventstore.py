@@ -21,6 +21,7 @@ from services.subscription.write.eventstore import (
     Remember,
     Reservation,
     ReservationTaken,
+    StaleRead,
     StreamAppend,
 )
 from tests.conftest import tenant
@@ -124,6 +125,28 @@ async def test_a_taken_value_is_named_in_the_order_of_the_append(pool: asyncpg.P
         )
     assert raised.value.reservation == second and raised.value.holder == holder
     assert await store.holders(t, [first, second, free]) == {first: holder, second: holder}
+
+
+async def test_an_append_decided_on_a_stream_changed_since_writes_nothing(
+    pool: asyncpg.Pool,
+) -> None:
+    store, t, entry, absent = EventStore(pool), tenant(), uuid4(), uuid4()
+    await store.append([_append(t, entry, 0, "entry")])
+    read = [(entry, 1), (absent, 0)]
+    login = Reservation("pppoe", f"user-{uuid4()}")
+    await store.append([_append(t, uuid4(), 0, "decided", reserve=[login], expect=read)])
+    await store.append([_append(t, entry, 1, "entry, edited")])
+    stream, other = uuid4(), Reservation("pppoe", f"user-{uuid4()}")
+    key = Remember(IdempotencyKey(t, "stale", "hash"), "created", {}, stream_id=stream)
+    with pytest.raises(StaleRead):
+        await store.append(
+            [_append(t, stream, 0, "stale", reserve=[other], expect=read)], remember=[key]
+        )
+    assert await store.load(t, stream) == []
+    assert await store.holders(t, [other]) == {}
+    assert await store.recall(t, "stale") is None
+    await store.append([_append(t, stream, 0, "fresh", reserve=[other], expect=[(entry, 2)])])
+    assert await store.holders(t, [other]) == {other: stream}
 
 
 async def test_reader_never_skips_an_event_committed_late(

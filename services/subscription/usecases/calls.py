@@ -2,7 +2,11 @@
 
 A command sent with an idempotency key is answered once: the first outcome (its kind and body)
 is remembered in the append's own statement, and the same key again gets that outcome back, or
-IdempotencyKeyReused when it came with another request.
+IdempotencyKeyReused when it came with another request. The key is not looked up before the
+command: a repeat is the rare case, and the append (or the remembering of a command that
+appended nothing) refuses a key already kept, which answers with the first outcome. Only a
+command refused on the way (a broken rule, a stale version) looks the key up then, since a
+repeat may be refused by what its first run changed.
 """
 
 from __future__ import annotations
@@ -15,14 +19,23 @@ from uuid import UUID, uuid4
 
 from contracts.commands import DirectoryCommand, SubscriptionCommand
 from contracts.envelope import Metadata
+from services.subscription.domain.errors import DomainError
 from services.subscription.usecases.errors import IdempotencyKeyReused
 from services.subscription.write.eventstore import (
     AlreadyAnswered,
     EventStore,
     IdempotencyKey,
     Remembered,
+    ReservationTaken,
 )
-from services.subscription.write.handlers import Answer, Context, Handlers, Outcome
+from services.subscription.write.handlers import (
+    Answer,
+    Context,
+    Handlers,
+    LostRace,
+    Outcome,
+    VersionMismatch,
+)
 
 Kind = Literal["created", "changed"]
 CREATED: Kind = "created"
@@ -60,6 +73,9 @@ class Result:
 
 Send = Callable[[Context], Awaitable[Outcome]]
 
+# What a repeat may meet because its first run went through: its key answers it instead.
+REFUSALS = (DomainError, VersionMismatch, ReservationTaken, LostRace)
+
 
 class Runner:
     """Carries out one command for a caller, once per idempotency key."""
@@ -89,10 +105,6 @@ class Runner:
     async def run(self, call: Call, send: Send, answer: Answer) -> Result:
         """Send a command with the caller's context; a known key gets its first outcome."""
         key = call.key()
-        if key is not None:
-            remembered = await self._store.recall(key.tenant_id, key.key)
-            if remembered is not None:
-                return _replay(remembered, key)
         ctx = Context(
             tenant_id=call.tenant_id,
             metadata=Metadata(
@@ -106,9 +118,15 @@ class Runner:
         )
         try:
             outcome = await send(ctx)
-        except AlreadyAnswered as exc:  # a concurrent request with the key committed first
+        except AlreadyAnswered as exc:  # the key was kept by an earlier or concurrent request
             assert key is not None
             return _replay(exc.remembered, key)
+        except REFUSALS:
+            remembered = None if key is None else await self._store.recall(key.tenant_id, key.key)
+            if remembered is None:
+                raise
+            assert key is not None
+            return _replay(remembered, key)
         kind, body = answer(outcome)
         return Result(kind, body, outcome.version, outcome.position)
 

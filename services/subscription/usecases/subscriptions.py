@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from contracts.commands import AssignEngineer, ChangeStatus, CreateSubscription, EditSubscription
+from services.subscription.domain.errors import DomainError
 from services.subscription.usecases.calls import CREATED, Call, Result, Runner, changed, now
 from services.subscription.usecases.inputs import (
     EngineerAssignmentIn,
@@ -13,8 +14,9 @@ from services.subscription.usecases.inputs import (
     SubscriptionIn,
     SubscriptionPatch,
 )
+from services.subscription.write.eventstore import AlreadyAnswered, ReservationTaken
 from services.subscription.write.handlers import Context, Handlers, Outcome
-from services.subscription.write.unique_ids import UniqueIds
+from services.subscription.write.unique_ids import BLOCK, UniqueIds
 
 
 class Subscriptions:
@@ -32,15 +34,27 @@ class Subscriptions:
 
         async def send(ctx: Context) -> Outcome:
             nonlocal unique_id
-            # Taken once the key was recalled, so a replayed request uses up no number.
-            unique_id = await self._unique_ids.next(ctx.tenant_id)
-            command = CreateSubscription(
-                subscription_id=subscription_id,
-                unique_id=unique_id,
-                now=now(),
-                **data.model_dump(),
-            )
-            return await self._handlers.subscription(ctx, command)
+            # A number held by this process may have been imported meanwhile (the import moved
+            # the sequence past it, not past what was held): the reservation refuses it, and the
+            # next one is taken. Past a block, the numbers come from beyond the import.
+            for _ in range(BLOCK + 1):
+                unique_id = await self._unique_ids.next(ctx.tenant_id)
+                command = CreateSubscription(
+                    subscription_id=subscription_id,
+                    unique_id=unique_id,
+                    now=now(),
+                    **data.model_dump(),
+                )
+                try:
+                    return await self._handlers.subscription(ctx, command)
+                except ReservationTaken as exc:
+                    if exc.reservation.kind != "unique_id" or exc.reservation.value != unique_id:
+                        raise
+                except (DomainError, AlreadyAnswered):
+                    # Refused, or a repeat: no event carries the number, so it is not used up.
+                    self._unique_ids.give_back(ctx.tenant_id, unique_id)
+                    raise
+            raise RuntimeError("every unique ID taken was held by an imported subscription")
 
         def answer(outcome: Outcome) -> tuple[str, dict[str, Any]]:
             return CREATED, {

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from contracts.commands import DirectoryCommand, SubscriptionCommand
+from contracts.commands import CreateSubscription, DirectoryCommand, SubscriptionCommand
 from contracts.envelope import Metadata
 from services.subscription.domain import directory, subscription
+from services.subscription.write.entries import Entries, Read, reference, references
 from services.subscription.write.eventstore import (
     Appended,
     ConcurrencyError,
@@ -25,6 +26,7 @@ from services.subscription.write.eventstore import (
     IdempotencyKey,
     Remember,
     Reservation,
+    StaleRead,
     StoredEvent,
     StreamAppend,
 )
@@ -78,39 +80,54 @@ class Handlers:
     def __init__(self, store: EventStore, on_appended: Callable[[], None] | None = None) -> None:
         self._store = store
         self._on_appended = on_appended  # after each commit: wake the relay (hints.py)
+        self._entries = Entries()  # directory entries read or written by this process
 
     async def directory(self, ctx: Context, command: DirectoryCommand) -> Outcome:
         """Register, edit or deactivate a directory entry."""
 
-        async def attempt() -> Outcome:
+        async def attempt(first: bool) -> Outcome:
             stream = await self._store.load(ctx.tenant_id, command.entry_id)
             version = _check_version(stream, ctx.if_match)
             state = _fold(directory.evolve, directory.initial_state, stream)
             events = directory.decide(command, state)
-            return await self._append(ctx, command.entry_id, command.kind, version, events, stream)
+            outcome = await self._append(
+                ctx, command.entry_id, command.kind, version, events, stream
+            )
+            after = reference(_fold_payloads(directory.evolve, state, events))
+            self._entries.remember(ctx.tenant_id, command.entry_id, outcome.version, after)
+            return outcome
 
         return await self._retrying(ctx, attempt)
 
     async def subscription(self, ctx: Context, command: SubscriptionCommand) -> Outcome:
         """Create or change a subscription."""
 
-        async def attempt() -> Outcome:
-            # The stream and the directory entries it refers to, in one round trip.
+        async def attempt(first: bool) -> Outcome:
+            # A create names a stream nobody wrote yet (expected version 0): nothing to load.
+            # Were it written, unique (stream_id, version) refuses the append and the retry
+            # loads it. The directory entries it refers to: as this process last read them.
+            new = first and isinstance(command, CreateSubscription) and ctx.if_match is None
             referenced = subscription.referenced_ids(command)
-            streams = await self._store.load_many(
-                ctx.tenant_id, [command.subscription_id, *referenced]
-            )
+            read = self._entries.known(ctx.tenant_id, referenced)
+            unread = [i for i in referenced if i not in read]
+            loaded = [*unread] if new else [command.subscription_id, *unread]
+            streams = await self._store.load_many(ctx.tenant_id, loaded) if loaded else {}
+            read |= self._entries.fold(ctx.tenant_id, {i: streams.get(i, []) for i in unread})
             stream = streams.get(command.subscription_id, [])
             version = _check_version(stream, ctx.if_match)
             state = _fold(subscription.evolve, subscription.initial_state, stream)
-            refs = references({i: streams[i] for i in referenced if i in streams})
-            events = subscription.decide(command, state, refs)
+            events = subscription.decide(command, state, _seen(read))
             after = _fold_payloads(subscription.evolve, state, events)
             reserve, release = claims_change(state, after)
-            return await self._append(
-                ctx, command.subscription_id, "subscription", version, events, stream,
-                reserve, release,
-            )  # fmt: skip
+            expect = [(entry_id, entry_version) for entry_id, (entry_version, _) in read.items()]
+            try:
+                return await self._append(
+                    ctx, command.subscription_id, "subscription", version, events, stream,
+                    reserve, release, expect,
+                )  # fmt: skip
+            except StaleRead:
+                self._entries.forget(ctx.tenant_id, referenced)
+                raise
 
         return await self._retrying(ctx, attempt)
 
@@ -124,6 +141,7 @@ class Handlers:
         stream: list[StoredEvent],
         reserve: Sequence[Reservation] = (),
         release: Sequence[Reservation] = (),
+        expect: Sequence[tuple[UUID, int]] = (),
     ) -> Outcome:
         if not events:
             position = stream[-1].position if stream else 0
@@ -141,6 +159,7 @@ class Handlers:
             datetime.now(UTC),
             reserve=reserve,
             release=release,
+            expect=expect,
         )
         remember = []
         if ctx.idempotency is not None and ctx.answer is not None:
@@ -153,13 +172,17 @@ class Handlers:
             self._on_appended()
         return _outcome(appended[0])
 
-    async def _retrying(self, ctx: Context, attempt: Callable[[], Any]) -> Outcome:
+    async def _retrying(self, ctx: Context, attempt: Callable[[bool], Any]) -> Outcome:
         # With If-Match the caller asked for exactly one version: a lost race is theirs to see.
-        # Without it, a lost race is retried on the fresh stream, so no update is lost.
+        # Without it, a lost race is retried on the fresh stream, so no update is lost. A
+        # directory entry that changed since it was read is read again either way: the caller's
+        # stream did not move.
         for tries in range(RETRIES_WITHOUT_IF_MATCH):
             try:
-                outcome: Outcome = await attempt()
+                outcome: Outcome = await attempt(tries == 0)
                 return outcome
+            except StaleRead:
+                continue
             except ConcurrencyError:
                 if ctx.if_match is not None:
                     raise VersionMismatch(ctx.if_match) from None
@@ -167,14 +190,8 @@ class Handlers:
         raise LostRace("the resource kept changing; retry")
 
 
-def references(streams: dict[UUID, list[StoredEvent]]) -> subscription.Directory:
-    """Directory entries as the subscription decider sees them (import batches use it too)."""
-    found = {}
-    for entry_id, events in streams.items():
-        state = _fold(directory.evolve, directory.initial_state, events)
-        if isinstance(state, directory.Registered):
-            found[entry_id] = subscription.Reference(state.kind, state.active)
-    return found
+def _seen(read: dict[UUID, Read]) -> subscription.Directory:
+    return {entry_id: found for entry_id, (_, found) in read.items() if found is not None}
 
 
 def claims_change(
