@@ -35,6 +35,8 @@ from .retries import Retries, Track
 log = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF = Backoff()
+# Batches up to this many events are applied to every projection in one transaction.
+TOGETHER = 500
 
 
 class EventFailed(Exception):
@@ -99,11 +101,13 @@ class Catchup:
     ) -> None:
         """Apply batches until every projection is at the horizon, blocked or failing.
 
-        Projections at the same checkpoint share one read of the event store and apply it
-        concurrently, each on its own connection, while the next batch is read: one's database
-        work overlaps another's folding. With `conn`, everything happens in turn on that
-        connection (inside the caller's transaction, if any). Raises the database error that
-        paused a projection, once the others have gone as far as they could.
+        Projections at the same checkpoint share one read of the event store. A small batch
+        (live, up to `TOGETHER` events: the steady trickle) is applied to all of them in one
+        transaction; a larger one concurrently, each on its own connection, while the next
+        batch is read: one's database work overlaps another's folding. With `conn`, everything
+        happens in turn on that connection (inside the caller's transaction, if any). Raises
+        the database error that paused a projection, once the others have gone as far as they
+        could.
         """
         self._paused = None
         await self._start(conn)
@@ -122,13 +126,16 @@ class Catchup:
                     events = await read if read else await self._read(conn, checkpoint)
                     if not events:
                         continue
-                    if conn is None and len(events) == self.batch_size:
+                    full = len(events) == self.batch_size
+                    if conn is None and full:
                         following = events[-1].checkpoint
                         ahead[following] = asyncio.create_task(self._read(None, following))
-                    if conn is None:
-                        moved = await asyncio.gather(*(self._apply(t, events) for t in members))
-                    else:
+                    if conn is not None:
                         moved = [await self._apply(t, events, conn) for t in members]
+                    elif len(members) > 1 and len(events) <= TOGETHER and not self.shadow:
+                        moved = await self._apply_together(members, events)
+                    else:
+                        moved = await asyncio.gather(*(self._apply(t, events) for t in members))
                     active += [t for t, ok in zip(members, moved, strict=True) if ok]
         finally:
             for read in ahead.values():
@@ -183,9 +190,7 @@ class Catchup:
         self, track: Track, events: Sequence[StoredEvent], conn: asyncpg.Connection | None
     ) -> None:
         projection = track.projection
-        handled = [
-            e for e in events if e.type in projection.handles and e.event_id not in track.skipped
-        ]
+        handled = _handled(track, events)
         last = events[-1].checkpoint
         try:
             async with _use(self.pool, conn) as c, c.transaction():
@@ -206,6 +211,49 @@ class Catchup:
         track.checkpoint = last
         self.applied += len(events)
 
+    async def _apply_together(
+        self, tracks: Sequence[Track], events: Sequence[StoredEvent]
+    ) -> list[bool]:
+        """`_apply` for several tracks in one transaction; should anything fail, each track is
+        applied on its own, where a failure is found and handled."""
+        try:
+            await self._commit_together(tracks, events)
+        except Exception:
+            return list(await asyncio.gather(*(self._apply(t, events) for t in tracks)))
+        for track in tracks:
+            track.applied(events)
+        return [True] * len(tracks)
+
+    async def _commit_together(
+        self, tracks: Sequence[Track], events: Sequence[StoredEvent]
+    ) -> None:
+        """`_commit` of several tracks, with their locks, checkpoint checks and moves each
+        taken in one statement."""
+        names = [t.projection.name for t in tracks]
+        last = events[-1].checkpoint
+        applying: list[Track] = []
+        try:
+            async with self.pool.acquire() as c, c.transaction():
+                await checkpoints.lock_many(c, names)
+                current = await checkpoints.current_many(c, names)
+                for track in tracks:
+                    if current[track.projection.name] != track.checkpoint:
+                        track.checkpoint = current[track.projection.name]  # see `_commit`
+                    else:
+                        applying.append(track)
+                for track in applying:
+                    if handled := _handled(track, events):
+                        await track.projection.apply(c, handled)
+                if applying:
+                    await checkpoints.advance_many(c, [t.projection.name for t in applying], last)
+        except BaseException:
+            for track in tracks:
+                track.projection.forget()
+            raise
+        for track in applying:
+            track.checkpoint = last
+            self.applied += len(events)
+
     async def _failed(self, track: Track, event: StoredEvent, exc: Exception) -> bool:
         """Note an event that failed; True once the projection has given up on it."""
         error = f"{type(exc).__name__}: {exc}"
@@ -225,3 +273,9 @@ def _use(
 ) -> AbstractAsyncContextManager[asyncpg.Connection]:
     """The given connection, or one from the pool for the duration of the block."""
     return nullcontext(conn) if conn is not None else pool.acquire()
+
+
+def _handled(track: Track, events: Sequence[StoredEvent]) -> list[StoredEvent]:
+    """The events of a batch the track's projection applies (not passed over, not skipped)."""
+    handles, skipped = track.projection.handles, track.skipped
+    return [e for e in events if e.type in handles and e.event_id not in skipped]

@@ -7,7 +7,9 @@ NatsBroker.publish(stream=...) does return the PubAck and pass headers, but it a
 message's ack as a request of its own; published concurrently, the wire order of a batch would
 depend on task scheduling through FastStream's middleware chain. `JetStreamContext.publish_async`
 writes messages in call order and hands back ack futures, so a batch goes out in commit order and
-its acks are awaited together.
+its acks are awaited together. A batch is written to the socket in one burst: the relay's context
+lets a whole batch be pending (`publisher`), so no publish waits for a free slot, and nothing
+yields to the connection's flusher before the last message is queued.
 """
 
 from __future__ import annotations
@@ -72,23 +74,32 @@ async def stream_ready(nc: NATS, namespace: str, wait_seconds: float = 1.0) -> b
     return await exists(nc, events_stream(namespace), wait_seconds)
 
 
+def publisher(nc: NATS, max_batch: int, timeout: float) -> JetStreamContext:
+    """A JetStream context for `publish_batch` of batches up to `max_batch` events."""
+    return nc.jetstream(timeout=timeout, publish_async_max_pending=max_batch)
+
+
 async def publish_batch(
     js: JetStreamContext, namespace: str, batch: Sequence[StoredEvent], ack_wait: float = 5.0
 ) -> int:
     """Publish events in order and await every PubAck: how many the broker already had.
 
     Raises (after logging the first event concerned) when any ack is missing or an error.
-    Reuse one `js` per connection: publish_async subscribes its ack inbox once per context.
+    Reuse one `js` per connection, made by `publisher` for batches at least this long:
+    publish_async subscribes its ack inbox once per context.
     """
     acks: list[asyncio.Future[Any]] = []
+    stream = events_stream(namespace)
     try:
         for event in batch:
             acks.append(
                 await js.publish_async(
                     event_subject(namespace, event.tenant_id, event.type),
-                    event.envelope().model_dump_json().encode(),
-                    wait_stall=ack_wait,
-                    stream=events_stream(namespace),
+                    event.envelope_json(),
+                    # No wait for a free slot (`publisher` leaves one per event of a batch): a
+                    # wait would yield, and the flusher would write message by message.
+                    wait_stall=None,
+                    stream=stream,
                     headers={
                         "Nats-Msg-Id": str(event.event_id),
                         "content-type": "application/json",

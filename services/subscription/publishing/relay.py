@@ -29,16 +29,22 @@ from nats.js import JetStreamContext
 
 from contracts.subjects import appended_hint_subject
 from plumbing.broker import connect
-from plumbing.eventlog import Checkpoint, StoredEvent, read_committed
+from plumbing.eventlog import Checkpoint, StoredEvent, read_committed_or_waiting
 from plumbing.postgres import server_settings
 from plumbing.process import stop_on_signals
 from services.subscription.config import Settings
-from services.subscription.publishing.broker import publish_batch
+from services.subscription.publishing.broker import publish_batch, publisher
 
 log = logging.getLogger(__name__)
 
 # Slowest re-read while committed events wait behind an older running transaction (seconds).
 HORIZON_POLL = 0.05
+# After a pass that published less than SMALL_BATCH events, a hint waits GATHER seconds before the
+# next read: a steady trickle of appends is then published a few per pass rather than one pass
+# (a read, a publish, an ack, a checkpoint write) each. Consumers see events that much later;
+# the read models follow the store, not the broker, and are not held back.
+GATHER = 0.005
+SMALL_BATCH = 16
 
 TRY_LOCK = "select pg_try_advisory_lock($1)"
 
@@ -54,12 +60,6 @@ select txid::text::bigint as txid, position from events.relay_checkpoints where 
 SAVE_CHECKPOINT = """
 update events.relay_checkpoints set txid = $2::text::xid8, position = $3, updated_at = now()
 where namespace = $1 and (txid, position) < ($2::text::xid8, $3::bigint)
-"""
-
-# Committed events past the checkpoint that read_committed may not return yet, because an older
-# transaction somewhere on the server is still running.
-WAITING_ON_HORIZON = """
-select exists (select 1 from events.events where (txid, position) > ($1::text::xid8, $2::bigint))
 """
 
 LAG = """
@@ -230,7 +230,9 @@ class _Relay:
         while not stop.is_set():
             wake.clear()
             # Over the lock connection only: a relay that lost its lock reads nothing more.
-            batch = await read_committed(conn, checkpoint, self.batch_size)
+            # `waiting`: committed events past the batch are not readable yet, because an older
+            # transaction anywhere on the server runs, and its end sends no hint: look again soon.
+            batch, waiting = await read_committed_or_waiting(conn, checkpoint, self.batch_size)
             if batch:
                 duplicates = await self._publish(js, batch, stop)
                 if duplicates is None:
@@ -239,24 +241,25 @@ class _Relay:
                 await conn.execute(SAVE_CHECKPOINT, self.ns, str(last.txid), last.position)
                 checkpoint = last
                 backoff.reset()
-                log.debug(
-                    "published batch",
-                    extra={
-                        "relay": self.name,
-                        "count": len(batch),
-                        "duplicates": duplicates,
-                        "position": last.position,
-                    },
-                )
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "published batch",
+                        extra={
+                            "relay": self.name,
+                            "count": len(batch),
+                            "duplicates": duplicates,
+                            "position": last.position,
+                        },
+                    )
                 if len(batch) == self.batch_size:
                     continue
-            # A hint comes after a commit, but events stay unreadable while an older transaction
-            # anywhere on the server runs, and its end sends no hint: look again soon.
-            if await conn.fetchval(WAITING_ON_HORIZON, str(checkpoint.txid), checkpoint.position):
+            if waiting:
                 behind = min(HORIZON_POLL, behind * 2 if behind else 0.001)
             else:
                 behind = 0.0
             await _wait_any(wake, stop, behind or self.poll_interval)
+            if wake.is_set() and len(batch) < SMALL_BATCH:
+                await _sleep(stop, GATHER)
 
     async def _publish(
         self, js: JetStreamContext, batch: list[StoredEvent], stop: asyncio.Event
@@ -277,7 +280,7 @@ class _Relay:
     async def _jetstream(self) -> JetStreamContext:
         if self.js is None or self.nc is None or self.nc.is_closed:
             self.nc = await connect(self.nats_url, self.name)
-            self.js = self.nc.jetstream(timeout=self.ack_wait)
+            self.js = publisher(self.nc, self.batch_size, self.ack_wait)
         return self.js
 
 
