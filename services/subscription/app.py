@@ -26,16 +26,14 @@ from services.subscription.api import (
     tabs,
 )
 from services.subscription.api.auth import caller
-from services.subscription.api.middleware import (
-    BodyLimit,
-    QueryGuard,
-    RequestFigures,
-    Unexpected,
-)
+from services.subscription.api.calls import declare_headers
+from services.subscription.api.middleware import Edge
 from services.subscription.config import Settings, get_settings
 from services.subscription.publishing.hints import AppendHints
 from services.subscription.read.freshness import Freshness
 from services.subscription.usecases.bootstrap import bootstrap
+
+API_PREFIX = "/api/v1"
 
 
 def _version() -> str:
@@ -81,28 +79,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "described by the AsyncAPI document at /asyncapi."
         ),
         lifespan=lifespan,
+        # The request figures are Prometheus's (/metrics); FastAPI's own OpenTelemetry would
+        # look up three global providers on every request to find that none is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     problems.install(app)
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(caller)])
-    for router in directory.routers:
-        api.include_router(router)
-    api.include_router(imports.router)
-    # Before subscriptions: `/subscriptions/export.csv` must not be taken for a subscription id.
-    api.include_router(exports.router)
-    api.include_router(subscriptions.router)
-    for router in inner.routers:
-        api.include_router(router)
-    api.include_router(tabs.router)
-    app.include_router(api)
+    # Each API router is included in the app itself, not in an /api/v1 router included in turn:
+    # FastAPI matches an included router's routes again at every level of nesting, per request.
+    routers = api_routers()
+    declare_headers(routers)
+    for router in routers:
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(caller)])
     app.include_router(libreqos.router)
     app.include_router(system.router)
     web.install(app, settings)  # the admin pages, /static and their session cookie
     app.add_middleware(
-        BodyLimit,
+        Edge,
         max_bytes=settings.max_body_bytes,
-        upload_paths=(f"{api.prefix}/imports", web.UPLOAD_PATH),
+        upload_paths=(f"{API_PREFIX}/imports", web.UPLOAD_PATH),
     )
-    app.add_middleware(QueryGuard)
-    app.add_middleware(Unexpected)  # inside the figures, so that a 500 is counted too
-    app.add_middleware(RequestFigures)
     return app
+
+
+def api_routers() -> list[APIRouter]:
+    """The routers of /api/v1, in the order their paths are tried: the subscriptions, most
+    requested, first (each router before the one asked costs a scan of its routes)."""
+    return [
+        # Before subscriptions: `/subscriptions/export.csv` must not be taken for a subscription id.
+        exports.router,
+        subscriptions.router,
+        *inner.routers,
+        tabs.router,
+        *directory.routers,
+        imports.router,
+    ]

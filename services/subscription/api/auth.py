@@ -40,9 +40,14 @@ async def caller(request: Request) -> Principal:
 
 async def writer(principal: Annotated[Principal, Depends(caller)]) -> Principal:
     """The caller, if their role may change data; 403 for read-only tokens."""
+    may_write(principal)
+    return principal
+
+
+def may_write(principal: Principal) -> None:
+    """403 unless the principal's role may change data."""
     if not principal.can_write:
         raise Problem(403, f"token {principal.name!r} is read-only", slug="forbidden")
-    return principal
 
 
 Caller = Annotated[Principal, Depends(caller)]

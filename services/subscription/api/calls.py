@@ -6,14 +6,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Annotated
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import Depends, Header, Request
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
-from services.subscription.api.auth import Writer
+from services.subscription.api.auth import Caller, may_write
+from services.subscription.api.deps import Json
 from services.subscription.api.problems import Problem
 from services.subscription.usecases.calls import CREATED, Call, Result
 
@@ -22,27 +25,13 @@ MAX_KEY_LENGTH = 255
 STATUS = {CREATED: 201}  # every other outcome answers 200
 
 
-async def write_call(
-    request: Request,
-    principal: Writer,
-    # Declared for the OpenAPI document; read from the request below, as the pages send them too.
-    if_match_: Annotated[
-        str | None,
-        Header(alias="If-Match", description="the version (ETag) the change is meant for"),
-    ] = None,
-    idempotency_key_: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="the same key again answers the first outcome; with another body 422",
-        ),
-    ] = None,
-    correlation_id_: Annotated[
-        str | None,
-        Header(alias="X-Correlation-Id", description="a UUID recorded in the events' metadata"),
-    ] = None,
-) -> Call:
-    """The command's caller, tenant, correlation, expected version and idempotency key."""
+async def write_call(request: Request, principal: Caller) -> Call:
+    """The command's caller, tenant, correlation, expected version and idempotency key.
+
+    Its headers are read here, once; they are declared for the OpenAPI document by
+    `declare_headers`, not as Header parameters FastAPI would parse and validate per request.
+    """
+    may_write(principal)  # not a Writer dependency: one dependency less to solve per command
     key = _idempotency_key(request)
     return Call(
         actor=principal.name,
@@ -57,6 +46,41 @@ async def write_call(
 WriteCall = Annotated[Call, Depends(write_call)]
 
 
+def _header(name: str, description: str) -> dict[str, Any]:
+    nullable = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {**nullable, "description": description, "title": name},
+        "description": description,
+    }
+
+
+WRITE_HEADERS = [
+    _header("If-Match", "the version (ETag) the change is meant for"),
+    _header(
+        "Idempotency-Key", "the same key again answers the first outcome; with another body 422"
+    ),
+    _header("X-Correlation-Id", "a UUID recorded in the events' metadata"),
+]
+
+
+def declare_headers(routers: Iterable[APIRouter]) -> None:
+    """Declare WRITE_HEADERS in the OpenAPI document of every route that takes a WriteCall."""
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute) and _depends_on(route.dependant, write_call):
+                extra = route.openapi_extra or {}
+                declared = extra.get("parameters", [])
+                if WRITE_HEADERS[0] not in declared:  # create_app may run more than once
+                    route.openapi_extra = {**extra, "parameters": [*declared, *WRITE_HEADERS]}
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+
+
 def answer(result: Result, location: str | None = None) -> JSONResponse:
     """The result as JSON: 201 when created, else 200, with the ETag of the version.
 
@@ -68,7 +92,7 @@ def answer(result: Result, location: str | None = None) -> JSONResponse:
         headers["Idempotent-Replayed"] = "true"
     if location is not None and status == 201:
         headers["Location"] = location
-    return JSONResponse(jsonable_encoder(result.body), status_code=status, headers=headers)
+    return Json(result.body, status_code=status, headers=headers)
 
 
 def if_match(request: Request) -> int | None:

@@ -131,7 +131,7 @@ def problem_response(
 def install(app: FastAPI) -> None:
     """Answer every expected failure with a problem response.
 
-    What no handler expects is answered by middleware.Unexpected, which keeps the connection.
+    What no handler expects is answered by middleware.Edge, which keeps the connection.
     """
     for error, handler in HANDLERS:
         app.add_exception_handler(error, handler)

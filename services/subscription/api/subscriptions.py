@@ -62,7 +62,7 @@ async def create(
     body: SubscriptionIn, request: Request, call: WriteCall, cases: Cases
 ) -> JSONResponse:
     result = await cases.subscriptions.create(call, body)
-    return answer(result, location=f"{request.url.path}/{result.body['id']}")
+    return answer(result, location=f"{request.scope['path']}/{result.body['id']}")
 
 
 @router.get(

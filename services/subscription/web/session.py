@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.subscription.access.tokens import Principal
 from services.subscription.config import Settings
@@ -21,6 +22,10 @@ from services.subscription.config import Settings
 COOKIE = "wispgate_session"
 MAX_AGE_SECONDS = 12 * 60 * 60  # from sign-in or the last change made through the pages
 CSRF_FIELD = "csrf_token"
+# The paths of the pages, the only ones that read or write the cookie (signin.py, the /admin
+# routers): the API, /metrics and /static never need it decoded, signed or set.
+PAGE_PATHS = frozenset({"/", "/login", "/logout"})
+PAGE_PREFIX = "/admin"
 
 
 class SignInRequired(Exception):
@@ -42,16 +47,36 @@ class PageError(Exception):
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Sign and read the session cookie: HttpOnly, SameSite=Lax, Secure in production."""
+    """Sign and read the session cookie of the pages: HttpOnly, SameSite=Lax, Secure in
+    production."""
     assert settings.session_secret is not None  # the settings fill it in when unset
     app.add_middleware(
-        SessionMiddleware,
+        PageSessions,
         secret_key=settings.session_secret.get_secret_value(),
         session_cookie=COOKIE,
         max_age=MAX_AGE_SECONDS,
         same_site="lax",
         https_only=settings.env == "production",
     )
+
+
+class PageSessions:
+    """Starlette's SessionMiddleware on the pages' paths only; other requests pass by it."""
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        self.app = app
+        self.with_session = SessionMiddleware(app, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_page(scope["path"]):
+            await self.with_session(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def is_page(path: str) -> bool:
+    """Whether a request path is one of the pages' (they have a session)."""
+    return path in PAGE_PATHS or path == PAGE_PREFIX or path.startswith(PAGE_PREFIX + "/")
 
 
 def csrf_token(request: Request) -> str:
