@@ -12,7 +12,6 @@ from contracts.commands import DirectoryKind
 from services.subscription.api.auth import Caller
 from services.subscription.api.calls import WriteCall, answer
 from services.subscription.api.deps import (
-    AppSettings,
     Cases,
     Cursor,
     Limit,
@@ -121,7 +120,6 @@ def _add_reads(router: APIRouter, kind: DirectoryKind) -> None:
         principal: Caller,
         reads: Reads,
         pool: Pool,
-        settings: AppSettings,
         q: Annotated[str | None, Query(max_length=200)] = None,
         active: bool | None = None,
         sort: SortParam = None,
@@ -156,7 +154,6 @@ def _add_reads(router: APIRouter, kind: DirectoryKind) -> None:
         principal: Caller,
         reads: Reads,
         pool: Pool,
-        settings: AppSettings,
         min_position: MinPosition = None,
     ) -> JSONResponse:
         await fresh(reads, "directory", min_position)

@@ -15,7 +15,6 @@ from fastapi.responses import StreamingResponse
 from contracts.subscription import Status
 from services.subscription.api.auth import Caller
 from services.subscription.api.deps import (
-    AppSettings,
     MinPosition,
     Pool,
     Reads,
@@ -63,7 +62,6 @@ async def export_csv(
     principal: Caller,
     reads: Reads,
     pool: Pool,
-    settings: AppSettings,
     selected: Selected,
     min_position: MinPosition = None,
 ) -> StreamingResponse:
@@ -81,7 +79,6 @@ async def export_xlsx(
     principal: Caller,
     reads: Reads,
     pool: Pool,
-    settings: AppSettings,
     selected: Selected,
     min_position: MinPosition = None,
 ) -> StreamingResponse:

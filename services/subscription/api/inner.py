@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from services.subscription.api.auth import Caller
 from services.subscription.api.calls import WriteCall, answer
 from services.subscription.api.deps import (
-    AppSettings,
     Cases,
     MinPosition,
     Pool,
@@ -43,7 +42,6 @@ def router_for(kind: ItemKind) -> APIRouter:
         principal: Caller,
         reads: Reads,
         pool: Pool,
-        settings: AppSettings,
         min_position: MinPosition = None,
     ) -> JSONResponse:
         await subscription_visible(reads, principal, subscription_id, min_position, "inner")

@@ -12,7 +12,6 @@ from contracts.subscription import Status
 from services.subscription.api.auth import Caller
 from services.subscription.api.calls import WriteCall, answer
 from services.subscription.api.deps import (
-    AppSettings,
     Cases,
     Cursor,
     Limit,
@@ -72,7 +71,6 @@ async def listing(
     principal: Caller,
     reads: Reads,
     pool: Pool,
-    settings: AppSettings,
     status: Annotated[list[Status] | None, Query()] = None,
     engineer_id: UUID | None = None,
     organization_id: UUID | None = None,
@@ -111,7 +109,6 @@ async def summary(
     principal: Caller,
     reads: Reads,
     pool: Pool,
-    settings: AppSettings,
     min_position: MinPosition = None,
 ) -> JSONResponse:
     await fresh(reads, "subscriptions", min_position)
@@ -133,7 +130,6 @@ async def history(
     principal: Caller,
     reads: Reads,
     pool: Pool,
-    settings: AppSettings,
     cursor: Cursor = None,
     limit: Limit = 50,
     min_position: MinPosition = None,

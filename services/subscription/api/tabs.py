@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from services.subscription.api.auth import Caller
 from services.subscription.api.calls import WriteCall, answer
 from services.subscription.api.deps import (
-    AppSettings,
     Cases,
     MinPosition,
     Pool,
@@ -37,7 +36,6 @@ async def details(
     principal: Caller,
     reads: Reads,
     pool: Pool,
-    settings: AppSettings,
     min_position: MinPosition = None,
 ) -> JSONResponse:
     await subscription_visible(reads, principal, subscription_id, min_position, "inner")
@@ -67,7 +65,6 @@ async def payments(
     principal: Caller,
     reads: Reads,
     pool: Pool,
-    settings: AppSettings,
     min_position: MinPosition = None,
 ) -> JSONResponse:
     await subscription_visible(reads, principal, subscription_id, min_position, "inner")
@@ -114,7 +111,6 @@ async def touchpoints(
     principal: Caller,
     reads: Reads,
     pool: Pool,
-    settings: AppSettings,
     min_position: MinPosition = None,
 ) -> JSONResponse:
     await subscription_visible(reads, principal, subscription_id, min_position, "inner")
