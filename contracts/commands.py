@@ -47,6 +47,15 @@ class DeactivateEntry(Command):
     now: datetime
 
 
+class ReactivateEntry(Command):
+    """Let a deactivated directory entry be referenced again."""
+
+    kind: DirectoryKind
+    entry_id: UUID
+    reason: str | None = None
+    now: datetime
+
+
 class CreateSubscription(Command):
     subscription_id: UUID
     unique_id: str
@@ -75,14 +84,24 @@ class ChangeStatus(Command):
     now: datetime
 
 
+class ReopenSubscription(Command):
+    """Bring a Cancelled or Completed subscription back to Inactive, with a reason."""
+
+    subscription_id: UUID
+    reason: str
+    now: datetime
+
+
 class AssignEngineer(Command):
     subscription_id: UUID
     engineer_id: UUID
     now: datetime
 
 
-DirectoryCommand = RegisterEntry | EditEntry | DeactivateEntry
-LifecycleCommand = CreateSubscription | EditSubscription | ChangeStatus | AssignEngineer
+DirectoryCommand = RegisterEntry | EditEntry | DeactivateEntry | ReactivateEntry
+LifecycleCommand = (
+    CreateSubscription | EditSubscription | ChangeStatus | ReopenSubscription | AssignEngineer
+)
 
 
 # --- The inner page: services, hotspots, devices, billing, payments, touchpoints -------------

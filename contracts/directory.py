@@ -1,7 +1,7 @@
 """Events of the directory streams a subscription refers to.
 
-Contacts, organizations, engineers and service contracts are registered, edited and deactivated;
-a deactivated entry cannot be newly referenced and existing subscriptions keep it.
+Contacts, organizations, engineers and service contracts are registered, edited, deactivated and
+reactivated; a deactivated entry cannot be newly referenced and existing subscriptions keep it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ class _Deactivated(Event):
     reason: str | None = None
 
 
+class _Reactivated(Event):
+    reason: str | None = None
+
+
 class ContactRegistered(_PartyFields):
     type: Literal["contact.registered"] = "contact.registered"
 
@@ -52,6 +56,10 @@ class ContactEdited(_Edited):
 
 class ContactDeactivated(_Deactivated):
     type: Literal["contact.deactivated"] = "contact.deactivated"
+
+
+class ContactReactivated(_Reactivated):
+    type: Literal["contact.reactivated"] = "contact.reactivated"
 
 
 class OrganizationRegistered(_PartyFields):
@@ -66,6 +74,10 @@ class OrganizationDeactivated(_Deactivated):
     type: Literal["organization.deactivated"] = "organization.deactivated"
 
 
+class OrganizationReactivated(_Reactivated):
+    type: Literal["organization.reactivated"] = "organization.reactivated"
+
+
 class EngineerRegistered(_EngineerFields):
     type: Literal["engineer.registered"] = "engineer.registered"
 
@@ -76,6 +88,10 @@ class EngineerEdited(_Edited):
 
 class EngineerDeactivated(_Deactivated):
     type: Literal["engineer.deactivated"] = "engineer.deactivated"
+
+
+class EngineerReactivated(_Reactivated):
+    type: Literal["engineer.reactivated"] = "engineer.reactivated"
 
 
 class ServiceContractRegistered(_ServiceContractFields):
@@ -90,17 +106,25 @@ class ServiceContractDeactivated(_Deactivated):
     type: Literal["service_contract.deactivated"] = "service_contract.deactivated"
 
 
+class ServiceContractReactivated(_Reactivated):
+    type: Literal["service_contract.reactivated"] = "service_contract.reactivated"
+
+
 DirectoryEvent = (
     ContactRegistered
     | ContactEdited
     | ContactDeactivated
+    | ContactReactivated
     | OrganizationRegistered
     | OrganizationEdited
     | OrganizationDeactivated
+    | OrganizationReactivated
     | EngineerRegistered
     | EngineerEdited
     | EngineerDeactivated
+    | EngineerReactivated
     | ServiceContractRegistered
     | ServiceContractEdited
     | ServiceContractDeactivated
+    | ServiceContractReactivated
 )

@@ -54,6 +54,15 @@ class SubscriptionStatusChanged(Event):
     reason: str | None = None
 
 
+class SubscriptionReopened(Event):
+    """A Cancelled or Completed subscription brought back to Inactive by an admin."""
+
+    type: Literal["subscription.reopened"] = "subscription.reopened"
+    from_status: Status
+    to_status: Status = Status.INACTIVE
+    reason: str
+
+
 class SubscriptionEngineerAssigned(Event):
     type: Literal["subscription.engineer_assigned"] = "subscription.engineer_assigned"
     from_engineer_id: UUID
@@ -64,5 +73,6 @@ SubscriptionEvent = (
     SubscriptionCreated
     | SubscriptionEdited
     | SubscriptionStatusChanged
+    | SubscriptionReopened
     | SubscriptionEngineerAssigned
 )

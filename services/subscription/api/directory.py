@@ -40,6 +40,7 @@ from services.subscription.usecases.inputs import (
     EngineerPatch,
     PartyIn,
     PartyPatch,
+    ReactivateIn,
     ServiceContractIn,
     ServiceContractPatch,
 )
@@ -63,7 +64,7 @@ def router_for(kind: DirectoryKind, path: str, create_model: type, patch_model: 
 def _add_writes(
     router: APIRouter, kind: DirectoryKind, create_model: type, patch_model: type
 ) -> None:
-    """Register, edit and deactivate."""
+    """Register, edit, deactivate and reactivate."""
     label = kind.replace("_", " ")
 
     async def register(call: WriteCall, cases: Cases, body: Any) -> JSONResponse:
@@ -106,6 +107,24 @@ def _add_writes(
         deactivate,
         methods=["POST"],
         summary=f"Deactivate a {label}",
+        response_model=Changed,
+        responses=problems(*WRITE_ON),
+    )
+
+    async def reactivate(
+        entry_id: UUID,
+        call: WriteCall,
+        cases: Cases,
+        body: Annotated[ReactivateIn | None, Body()] = None,
+    ) -> JSONResponse:
+        return answer(await cases.directory.reactivate(call, kind, entry_id, body))
+
+    router.add_api_route(
+        "/{entry_id}/reactivate",
+        reactivate,
+        methods=["POST"],
+        summary=f"Reactivate a deactivated {label}",
+        description="An active one answers 409.",
         response_model=Changed,
         responses=problems(*WRITE_ON),
     )

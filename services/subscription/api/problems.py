@@ -14,12 +14,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.subscription.http.problem import Problem
 from services.subscription.usecases.errors import (
+    AlreadyActive,
     AlreadyExists,
     Closed,
+    Conflict,
     DomainError,
     IdempotencyKeyReused,
     Invalid,
     LostRace,
+    NotClosed,
     NotFound,
     ReservationTaken,
     VersionMismatch,
@@ -76,7 +79,10 @@ MEANINGS = {
     401: "No bearer token, or an unknown or revoked one",
     403: "The token is read-only",
     404: "No such resource in the caller's tenant",
-    409: "Conflict: a closed subscription, a value or address taken, or a concurrent change",
+    409: (
+        "Conflict: a closed subscription (or an open one reopened), an active entry "
+        "reactivated, a value or address taken, or a concurrent change"
+    ),
     410: "Gone: retention deleted the error report",
     412: "If-Match does not match the current version (the ETag answers the current one)",
     413: "The request body is over the limit",
@@ -287,6 +293,12 @@ def domain_status(exc: DomainError) -> tuple[int, str]:
             return 409, "subscription-closed"
         case AlreadyExists():
             return 409, "already-exists"
+        case NotClosed():
+            return 409, "subscription-not-closed"
+        case AlreadyActive():
+            return 409, "entry-active"
+        case Conflict():
+            return 409, "conflict"
         case Invalid():
             return 422, "validation-error"
         case _:

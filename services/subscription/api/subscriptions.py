@@ -1,4 +1,4 @@
-"""Routes of subscriptions: create, list, summary, edit, status, engineer, history."""
+"""Routes of subscriptions: create, list, summary, edit, status, reopen, engineer, history."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ from services.subscription.read import subscriptions as views
 from services.subscription.usecases.exports import selection
 from services.subscription.usecases.inputs import (
     EngineerAssignmentIn,
+    ReopenIn,
     StatusIn,
     SubscriptionIn,
     SubscriptionPatch,
@@ -167,6 +168,23 @@ async def change_status(
     subscription_id: UUID, body: StatusIn, call: WriteCall, cases: Cases
 ) -> JSONResponse:
     return answer(await cases.subscriptions.change_status(call, subscription_id, body))
+
+
+@router.post(
+    "/{subscription_id}/reopen",
+    summary="Reopen a Cancelled or Completed subscription to Inactive, with a reason",
+    description=(
+        "Its services' addresses and PPPoE logins and its hotspot logins are reserved again; "
+        "if another subscription holds one now, the reopen is refused (409) naming it. "
+        "A subscription that is not closed answers 409."
+    ),
+    response_model=Changed,
+    responses=problems(*WRITE_ON),
+)
+async def reopen(
+    subscription_id: UUID, body: ReopenIn, call: WriteCall, cases: Cases
+) -> JSONResponse:
+    return answer(await cases.subscriptions.reopen(call, subscription_id, body))
 
 
 @router.post(

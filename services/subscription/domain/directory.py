@@ -14,10 +14,11 @@ from contracts.commands import (
     DirectoryCommand,
     DirectoryKind,
     EditEntry,
+    ReactivateEntry,
     RegisterEntry,
 )
 from contracts.values import check_text
-from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
+from services.subscription.domain.errors import AlreadyActive, AlreadyExists, Invalid, NotFound
 
 FIELDS: Mapping[DirectoryKind, tuple[str, ...]] = {
     "contact": ("name", "email", "phone", "address"),
@@ -52,6 +53,12 @@ _DEACTIVATED = {
     "organization": ev.OrganizationDeactivated,
     "engineer": ev.EngineerDeactivated,
     "service_contract": ev.ServiceContractDeactivated,
+}
+_REACTIVATED = {
+    "contact": ev.ContactReactivated,
+    "organization": ev.OrganizationReactivated,
+    "engineer": ev.EngineerReactivated,
+    "service_contract": ev.ServiceContractReactivated,
 }
 LABEL: Mapping[DirectoryKind, str] = {
     "contact": "contact",
@@ -99,6 +106,15 @@ def decide(command: DirectoryCommand, state: EntryState) -> list[Event]:
             entry = _existing(state, command.kind, command.entry_id)
             reason = _clean("reason", command.reason)
             return [_DEACTIVATED[command.kind](reason=reason)] if entry.active else []
+        case ReactivateEntry():
+            entry = _existing(state, command.kind, command.entry_id)
+            if entry.active:
+                raise AlreadyActive(
+                    f"{LABEL[command.kind]} {command.entry_id} is active: "
+                    "only a deactivated one can be reactivated"
+                )
+            reason = _clean("reason", command.reason)
+            return [_REACTIVATED[command.kind](reason=reason)]
         case _:
             assert_never(command)
 
@@ -132,6 +148,14 @@ def evolve(state: EntryState, event: Event) -> EntryState:
         ):
             assert isinstance(state, Registered)
             return Registered(kind=state.kind, fields=state.fields, active=False)
+        case (
+            ev.ContactReactivated()
+            | ev.OrganizationReactivated()
+            | ev.EngineerReactivated()
+            | ev.ServiceContractReactivated()
+        ):
+            assert isinstance(state, Registered)
+            return Registered(kind=state.kind, fields=state.fields, active=True)
         case _:
             return state
 

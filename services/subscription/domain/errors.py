@@ -30,3 +30,15 @@ class InvalidReference(Invalid):
 
 class Closed(DomainError):
     """The subscription is Cancelled or Completed and refuses the change."""
+
+
+class Conflict(DomainError):
+    """The resource's current state refuses the command (no field of it is at fault)."""
+
+
+class NotClosed(Conflict):
+    """Only a Cancelled or Completed subscription can be reopened."""
+
+
+class AlreadyActive(Conflict):
+    """Only a deactivated directory entry can be reactivated."""

@@ -22,6 +22,7 @@ from contracts.commands import (
     RefundPayment,
     RemoveHotspot,
     RemoveService,
+    ReopenSubscription,
     SetBilling,
     SubscriptionCommand,
     UnlinkDevice,
@@ -37,6 +38,7 @@ from services.subscription.domain.errors import (
     Closed,
     Invalid,
     InvalidReference,
+    NotClosed,
     NotFound,
 )
 from services.subscription.domain.references import (
@@ -105,6 +107,8 @@ def decide(command: SubscriptionCommand, state: State, directory: Directory) -> 
                     reason=optional_text(command.reason, "reason"),
                 )
             ]
+        case ReopenSubscription():
+            return _reopen(command, _existing(state, command.subscription_id))
         case AssignEngineer():
             current = _open(state, command.subscription_id)
             if command.engineer_id == current.engineer_id:
@@ -156,7 +160,7 @@ def evolve(state: State, event: Event) -> State:
                 name: _field_value(name, change) for name, change in event.changes.items()
             }
             return replace(state, **values)  # type: ignore[arg-type]
-        case ev.SubscriptionStatusChanged():
+        case ev.SubscriptionStatusChanged() | ev.SubscriptionReopened():
             assert isinstance(state, Subscription)
             return replace(state, status=event.to_status)
         case ev.SubscriptionEngineerAssigned():
@@ -207,6 +211,23 @@ def _create(command: CreateSubscription, state: State, directory: Directory) -> 
             service_contract_id=command.service_contract_id,
             status=command.status,
             description=optional_text(command.description, "description"),
+        )
+    ]
+
+
+def _reopen(command: ReopenSubscription, current: Subscription) -> list[Event]:
+    # Reopening takes its addresses and logins back (held() sees it open again): the append
+    # reserves them, or is refused naming the subscription that holds one now.
+    if not current.status.is_closed:
+        raise NotClosed(
+            f"subscription {current.unique_id} is {current.status.value}: "
+            "only a Cancelled or Completed subscription can be reopened"
+        )
+    return [
+        ev.SubscriptionReopened(
+            from_status=current.status,
+            to_status=Status.INACTIVE,
+            reason=required_text(command.reason, "reason"),
         )
     ]
 

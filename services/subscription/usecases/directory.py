@@ -1,14 +1,20 @@
-"""Use cases of the directory: register, edit and deactivate contacts, organizations,
-engineers and service contracts."""
+"""Use cases of the directory: register, edit, deactivate and reactivate contacts,
+organizations, engineers and service contracts."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID, uuid4
 
-from contracts.commands import DeactivateEntry, DirectoryKind, EditEntry, RegisterEntry
+from contracts.commands import (
+    DeactivateEntry,
+    DirectoryKind,
+    EditEntry,
+    ReactivateEntry,
+    RegisterEntry,
+)
 from services.subscription.usecases.calls import CREATED, Call, Result, Runner, changed, now
-from services.subscription.usecases.inputs import Body, DeactivateIn
+from services.subscription.usecases.inputs import Body, DeactivateIn, ReactivateIn
 from services.subscription.write.handlers import Outcome
 
 
@@ -40,4 +46,16 @@ class Directory:
         """Deactivate an entry: it can no longer be newly referenced."""
         reason = data.reason if data else None
         command = DeactivateEntry(kind=kind, entry_id=entry_id, reason=reason, now=now())
+        return await self._runner.directory(call, command, changed)
+
+    async def reactivate(
+        self,
+        call: Call,
+        kind: DirectoryKind,
+        entry_id: UUID,
+        data: ReactivateIn | DeactivateIn | None,
+    ) -> Result:
+        """Reactivate a deactivated entry: it can be newly referenced again."""
+        reason = data.reason if data else None
+        command = ReactivateEntry(kind=kind, entry_id=entry_id, reason=reason, now=now())
         return await self._runner.directory(call, command, changed)

@@ -10,10 +10,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from services.subscription.domain.errors import (
+    AlreadyActive,
     AlreadyExists,
     Closed,
+    Conflict,
     DomainError,
     Invalid,
+    NotClosed,
     NotFound,
 )
 from services.subscription.write.eventstore import ReservationTaken
@@ -70,12 +73,15 @@ def field_errors(found: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
 
 
 __all__ = [
+    "AlreadyActive",
     "AlreadyExists",
     "Closed",
+    "Conflict",
     "DomainError",
     "IdempotencyKeyReused",
     "Invalid",
     "LostRace",
+    "NotClosed",
     "NotFound",
     "ReservationTaken",
     "VersionMismatch",

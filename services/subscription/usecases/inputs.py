@@ -68,6 +68,10 @@ class DeactivateIn(Body):
     reason: Text | None = None
 
 
+class ReactivateIn(Body):
+    reason: Text | None = None
+
+
 class SubscriptionIn(Body):
     contact_id: UUID
     organization_id: UUID | None = None
@@ -89,6 +93,12 @@ class SubscriptionPatch(Body):
 class StatusIn(Body):
     status: Status
     reason: Text | None = None
+
+
+class ReopenIn(Body):
+    """A closed subscription back to Inactive: why (required)."""
+
+    reason: Text
 
 
 class EngineerAssignmentIn(Body):

@@ -1,15 +1,23 @@
-"""Use cases of a subscription itself: create it, edit it, change its status and engineer."""
+"""Use cases of a subscription itself: create it, edit it, change its status and engineer,
+reopen it."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID, uuid4
 
-from contracts.commands import AssignEngineer, ChangeStatus, CreateSubscription, EditSubscription
+from contracts.commands import (
+    AssignEngineer,
+    ChangeStatus,
+    CreateSubscription,
+    EditSubscription,
+    ReopenSubscription,
+)
 from services.subscription.domain.errors import DomainError
 from services.subscription.usecases.calls import CREATED, Call, Result, Runner, changed, now
 from services.subscription.usecases.inputs import (
     EngineerAssignmentIn,
+    ReopenIn,
     StatusIn,
     SubscriptionIn,
     SubscriptionPatch,
@@ -76,6 +84,12 @@ class Subscriptions:
         command = ChangeStatus(
             subscription_id=subscription_id, status=data.status, reason=data.reason, now=now()
         )
+        return await self._runner.subscription(call, command, changed)
+
+    async def reopen(self, call: Call, subscription_id: UUID, data: ReopenIn) -> Result:
+        """Bring a Cancelled or Completed subscription back to Inactive, taking back its
+        addresses and logins (ReservationTaken names the subscription holding one now)."""
+        command = ReopenSubscription(subscription_id=subscription_id, reason=data.reason, now=now())
         return await self._runner.subscription(call, command, changed)
 
     async def assign_engineer(
