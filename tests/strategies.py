@@ -417,6 +417,9 @@ def _directory_command(kind: DirectoryKind) -> st.SearchStrategy[c.DirectoryComm
         st.builds(
             c.DeactivateEntry, kind=st.just(kind), entry_id=ids, reason=maybe(texts(500)), now=_now
         ),
+        st.builds(
+            c.ReactivateEntry, kind=st.just(kind), entry_id=ids, reason=maybe(texts(500)), now=_now
+        ),
     )
 
 
@@ -474,6 +477,7 @@ lifecycle_commands = st.one_of(
         reason=maybe(texts(500)),
         now=_now,
     ),
+    st.builds(c.ReopenSubscription, subscription_id=subscription_ids, reason=texts(500), now=_now),
     st.builds(
         c.AssignEngineer, subscription_id=subscription_ids, engineer_id=_ref("engineer"), now=_now
     ),

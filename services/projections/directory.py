@@ -53,10 +53,17 @@ DEACTIVATED = (
     ev.EngineerDeactivated,
     ev.ServiceContractDeactivated,
 )
+REACTIVATED = (
+    ev.ContactReactivated,
+    ev.OrganizationReactivated,
+    ev.EngineerReactivated,
+    ev.ServiceContractReactivated,
+)
 
 REGISTERED_TYPES = frozenset(m.model_fields["type"].default for m in REGISTERED)
 EDITED_TYPES = frozenset(m.model_fields["type"].default for m in EDITED)
 DEACTIVATED_TYPES = frozenset(m.model_fields["type"].default for m in DEACTIVATED)
+REACTIVATED_TYPES = frozenset(m.model_fields["type"].default for m in REACTIVATED)
 
 
 def display_name(kind: str, row: dict[str, Any]) -> str:
@@ -67,7 +74,7 @@ def display_name(kind: str, row: dict[str, Any]) -> str:
 class DirectoryProjection(Projection):
     name = "directory"
     tables = ("directory",)
-    handles = REGISTERED_TYPES | EDITED_TYPES | DEACTIVATED_TYPES
+    handles = REGISTERED_TYPES | EDITED_TYPES | DEACTIVATED_TYPES | REACTIVATED_TYPES
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
         """Fold the batch into one row per entry touched, then upsert those rows at once."""
@@ -99,13 +106,15 @@ def _fold(rows: dict[Key, dict[str, Any]], event: StoredEvent) -> None:
         )
         rows[key] = row
     else:
-        row = rows[key]  # an edit or deactivation of an entry never registered fails here
+        row = rows[key]  # an edit or (de)activation of an entry never registered fails here
         if isinstance(payload, EDITED):
             for field, change in payload.changes.items():
                 if field in FIELDS:
                     row[field] = _value(field, change)
         elif isinstance(payload, DEACTIVATED):
             row["active"] = False
+        elif isinstance(payload, REACTIVATED):
+            row["active"] = True
     row["name"] = display_name(row["kind"], row)
     row["version"] = event.version
     row["updated_at"] = event.occurred_at

@@ -106,7 +106,12 @@ insert into {touchpoints} (tenant_id, subscription_id, id, kind, note, occurred_
 values ($1, $2, $3, $4, $5, $6, $7)
 """
 
-_TYPES = (sev.SubscriptionCreated, sev.SubscriptionStatusChanged, *ev.InnerEvent.__args__)
+_TYPES = (
+    sev.SubscriptionCreated,
+    sev.SubscriptionStatusChanged,
+    sev.SubscriptionReopened,
+    *ev.InnerEvent.__args__,
+)
 
 
 class InnerProjection(Projection):
@@ -129,7 +134,7 @@ class InnerProjection(Projection):
         match p:
             case sev.SubscriptionCreated():
                 return [(STATUS, (t, sub, p.status.value))]
-            case sev.SubscriptionStatusChanged():
+            case sev.SubscriptionStatusChanged() | sev.SubscriptionReopened():
                 status = p.to_status.value
                 return [(STATUS, (t, sub, status)), (SERVICES_FOLLOW_STATUS, (t, sub, status))]
             case ev.ServiceAdded() | ev.ServiceUpdated():

@@ -54,6 +54,7 @@ KNOWN_REFS = 200_000
 CREATED = sev.SubscriptionCreated.model_fields["type"].default
 EDITED = sev.SubscriptionEdited.model_fields["type"].default
 STATUS_CHANGED = sev.SubscriptionStatusChanged.model_fields["type"].default
+REOPENED = sev.SubscriptionReopened.model_fields["type"].default
 ENGINEER_ASSIGNED = sev.SubscriptionEngineerAssigned.model_fields["type"].default
 
 LOAD_REFS = """
@@ -120,6 +121,7 @@ class SubscriptionsProjection(Projection):
                 sev.SubscriptionCreated,
                 sev.SubscriptionEdited,
                 sev.SubscriptionStatusChanged,
+                sev.SubscriptionReopened,
                 sev.SubscriptionEngineerAssigned,
             )
         }
@@ -259,7 +261,7 @@ def _patch(row: Row, event: StoredEvent) -> None:
     """Fold a later subscription event into a new row or into the patch of an existing one."""
     payload: Any = event.payload()
     # Dispatch on the type name: a `match` on pydantic classes pays an ABC check per case.
-    if event.type == STATUS_CHANGED:
+    if event.type == STATUS_CHANGED or event.type == REOPENED:
         row["status"] = str(payload.to_status)
     elif event.type == ENGINEER_ASSIGNED:
         row["engineer_id"] = payload.to_engineer_id

@@ -92,6 +92,7 @@ def _directory_sentences(kind: str) -> dict[str, Sentence]:
         f"{kind}.registered": registered,
         f"{kind}.edited": lambda p, n: changes(p.changes, n) or f"{label} edited",
         f"{kind}.deactivated": lambda p, _: _with_reason(f"{label} deactivated", p.reason),
+        f"{kind}.reactivated": lambda p, _: _with_reason(f"{label} reactivated", p.reason),
     }
 
 
@@ -113,6 +114,9 @@ SENTENCES: dict[str, Sentence] = {
     "subscription.created": lambda p, _: f"Subscription {p.unique_id} created ({p.status})",
     "subscription.edited": lambda p, n: changes(p.changes, n) or "Subscription edited",
     "subscription.status_changed": _status_changed,
+    "subscription.reopened": lambda p, _: _with_reason(
+        f"Reopened from {p.from_status} to {p.to_status}", p.reason
+    ),
     "subscription.engineer_assigned": lambda p, n: (
         f"Engineer changed from {n(p.from_engineer_id)} to {n(p.to_engineer_id)}"
     ),

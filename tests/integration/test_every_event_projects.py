@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from contracts import Metadata
 from contracts.base import Command
-from contracts.commands import DeactivateEntry, EditEntry, RegisterEntry
+from contracts.commands import DeactivateEntry, EditEntry, ReactivateEntry, RegisterEntry
 from plumbing.eventlog import REACHED
 from services.projections.catalog import PROJECTIONS
 from services.projections.runner import Catchup
@@ -33,7 +33,7 @@ where e.tenant_id = $1
 order by d.position
 """
 LAST_POSITION = "select max(position) from events.events where tenant_id = $1"
-DIRECTORY = (RegisterEntry, EditEntry, DeactivateEntry)
+DIRECTORY = (RegisterEntry, EditEntry, DeactivateEntry, ReactivateEntry)
 
 
 async def carry_out(handlers: Handlers, ctx: Context, command: object) -> bool:

@@ -1,4 +1,4 @@
-"""Directory decider: register, edit only the given fields, deactivate once."""
+"""Directory decider: register, edit only the given fields, deactivate once, reactivate."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ import pytest
 
 from contracts import directory as ev
 from contracts.base import FieldChange
-from contracts.commands import DeactivateEntry, DirectoryKind, EditEntry, RegisterEntry
+from contracts.commands import (
+    DeactivateEntry,
+    DirectoryKind,
+    EditEntry,
+    ReactivateEntry,
+    RegisterEntry,
+)
 from services.subscription.domain import directory
 from services.subscription.domain.directory import Registered
-from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
+from services.subscription.domain.errors import AlreadyActive, AlreadyExists, Invalid, NotFound
 
 from .scenario import Decider
 
@@ -36,6 +42,10 @@ def edit(kind: DirectoryKind, **fields: str | None) -> EditEntry:
 
 def deactivate(kind: DirectoryKind, reason: str | None = None) -> DeactivateEntry:
     return DeactivateEntry(kind=kind, entry_id=ID, reason=reason, now=NOW)
+
+
+def reactivate(kind: DirectoryKind, reason: str | None = None) -> ReactivateEntry:
+    return ReactivateEntry(kind=kind, entry_id=ID, reason=reason, now=NOW)
 
 
 # Register
@@ -227,3 +237,81 @@ def test_a_deactivated_entry_stays_deactivated_after_an_edit() -> None:
         .then(ev.ContactEdited(changes={"name": FieldChange(old="Ada Lovelace", new="Ada King")}))
     )
     assert state.active is False
+
+
+# Reactivate
+
+
+@pytest.mark.parametrize(
+    ("kind", "registered", "deactivated", "reactivated"),
+    [
+        ("contact", CONTACT, ev.ContactDeactivated(), ev.ContactReactivated),
+        (
+            "organization",
+            ev.OrganizationRegistered(name="Acme"),
+            ev.OrganizationDeactivated(),
+            ev.OrganizationReactivated,
+        ),
+        (
+            "engineer",
+            ev.EngineerRegistered(name="Grace"),
+            ev.EngineerDeactivated(),
+            ev.EngineerReactivated,
+        ),
+        (
+            "service_contract",
+            CONTRACT,
+            ev.ServiceContractDeactivated(),
+            ev.ServiceContractReactivated,
+        ),
+    ],
+)
+def test_reactivate_a_deactivated_entry(
+    kind: DirectoryKind,
+    registered: ev.DirectoryEvent,
+    deactivated: ev.DirectoryEvent,
+    reactivated: type[ev.DirectoryEvent],
+) -> None:
+    state = (
+        given(registered, deactivated)
+        .when(reactivate(kind, reason="  back with us  "))
+        .then(reactivated(reason="back with us"))  # type: ignore[call-arg]
+    )
+    assert state.active is True
+    assert state.fields == directory.evolve(directory.initial_state, registered).fields
+
+
+def test_reactivate_without_a_reason() -> None:
+    given(CONTACT, ev.ContactDeactivated()).when(reactivate("contact")).then(
+        ev.ContactReactivated()
+    )
+
+
+def test_reactivate_an_active_entry_is_refused() -> None:
+    given(CONTACT).when(reactivate("contact")).then_raises(AlreadyActive)
+
+
+def test_reactivate_twice_is_refused() -> None:
+    given(CONTACT, ev.ContactDeactivated(), ev.ContactReactivated()).when(
+        reactivate("contact")
+    ).then_raises(AlreadyActive)
+
+
+def test_reactivate_a_missing_entry_is_not_found() -> None:
+    given().when(reactivate("engineer")).then_raises(NotFound)
+
+
+def test_reactivate_an_entry_of_another_kind_is_not_found() -> None:
+    given(CONTACT, ev.ContactDeactivated()).when(reactivate("organization")).then_raises(NotFound)
+
+
+def test_reactivate_checks_the_reason() -> None:
+    given(CONTACT, ev.ContactDeactivated()).when(reactivate("contact", "x" * 501)).then_raises(
+        Invalid, pointer="/reason"
+    )
+
+
+def test_a_reactivated_entry_may_be_deactivated_again() -> None:
+    given(CONTACT, ev.ContactDeactivated(), ev.ContactReactivated()).when(
+        deactivate("contact")
+    ).then(ev.ContactDeactivated())

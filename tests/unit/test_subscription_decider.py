@@ -1,4 +1,5 @@
-"""Subscription decider: creation, references, edits, status lifecycle, engineer assignment."""
+"""Subscription decider: creation, references, edits, status lifecycle, reopening, engineer
+assignment."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import given as for_all
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from contracts import inner as inner_ev
 from contracts import subscription as ev
 from contracts.base import FieldChange
 from contracts.commands import (
@@ -17,15 +19,18 @@ from contracts.commands import (
     ChangeStatus,
     CreateSubscription,
     EditSubscription,
+    ReopenSubscription,
     SubscriptionCommand,
 )
 from contracts.subscription import Status
 from services.subscription.domain import subscription
+from services.subscription.domain.claims import Claim
 from services.subscription.domain.errors import (
     AlreadyExists,
     Closed,
     Invalid,
     InvalidReference,
+    NotClosed,
     NotFound,
 )
 from services.subscription.domain.subscription import Directory, Reference, referenced_ids
@@ -84,6 +89,10 @@ def edit(**changes: str | UUID | None) -> EditSubscription:
 
 def status(to: Status, reason: str | None = None) -> ChangeStatus:
     return ChangeStatus(subscription_id=SUB, status=to, reason=reason, now=NOW)
+
+
+def reopen(reason: str = "cancelled by mistake") -> ReopenSubscription:
+    return ReopenSubscription(subscription_id=SUB, reason=reason, now=NOW)
 
 
 def assign(engineer_id: UUID) -> AssignEngineer:
@@ -328,6 +337,89 @@ def test_status_of_a_missing_subscription_is_not_found() -> None:
     given().when(status(Status.ACTIVE), directory={}).then_raises(NotFound)
 
 
+# Reopen
+
+
+@pytest.mark.parametrize("closed_as", CLOSED)
+def test_reopen_a_closed_subscription_to_inactive(closed_as: Status) -> None:
+    state = (
+        given(CREATED, closed(closed_as))
+        .when(reopen("  cancelled by mistake  "), directory={})
+        .then(
+            ev.SubscriptionReopened(
+                from_status=closed_as, to_status=Status.INACTIVE, reason="cancelled by mistake"
+            )
+        )
+    )
+    assert state.status is Status.INACTIVE
+
+
+def test_reopen_a_subscription_created_closed() -> None:
+    created = CREATED.model_copy(update={"status": Status.COMPLETED})
+    given(created).when(reopen(), directory={}).then(
+        ev.SubscriptionReopened(
+            from_status=Status.COMPLETED, to_status=Status.INACTIVE, reason="cancelled by mistake"
+        )
+    )
+
+
+@pytest.mark.parametrize("status_now", OPEN)
+def test_reopen_of_an_open_subscription_is_refused(status_now: Status) -> None:
+    created = CREATED.model_copy(update={"status": status_now})
+    given(created).when(reopen(), directory={}).then_raises(NotClosed)
+
+
+def test_reopen_twice_is_refused() -> None:
+    reopened = ev.SubscriptionReopened(
+        from_status=Status.CANCELLED, to_status=Status.INACTIVE, reason="mistake"
+    )
+    given(CREATED, closed(), reopened).when(reopen(), directory={}).then_raises(NotClosed)
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 501, "two\x00bytes"])
+def test_reopen_requires_a_valid_reason(reason: str) -> None:
+    given(CREATED, closed()).when(reopen(reason), directory={}).then_raises(
+        Invalid, pointer="/reason"
+    )
+
+
+def test_reopen_of_a_missing_subscription_is_not_found() -> None:
+    given().when(reopen(), directory={}).then_raises(NotFound)
+
+
+def test_a_reopened_subscription_takes_changes_again() -> None:
+    reopened = ev.SubscriptionReopened(
+        from_status=Status.CANCELLED, to_status=Status.INACTIVE, reason="mistake"
+    )
+    given(CREATED, closed(), reopened).when(status(Status.ACTIVE), directory={}).then(
+        ev.SubscriptionStatusChanged(from_status=Status.INACTIVE, to_status=Status.ACTIVE)
+    )
+
+
+def test_reopening_holds_the_services_addresses_and_logins_again() -> None:
+    service = inner_ev.ServiceAdded(
+        service_id=uuid4(),
+        plan="Home 50",
+        download_max_mbps=50,
+        upload_max_mbps=10,
+        ipv4=["192.0.2.8/29"],
+        ipv6=["2001:db8:8::/48"],
+        pppoe_username="ada",
+    )
+    hotspot = inner_ev.HotspotAdded(hotspot_id=uuid4(), login="Voucher-1")
+    decider = Decider.of(subscription)
+    history = (CREATED, service, hotspot, closed())
+    assert subscription.held(decider.fold(history)) == {Claim("unique_id", "SUB-000042")}
+    events = subscription.decide(reopen(), decider.fold(history), {})
+    assert subscription.held(decider.fold((*history, *events))) == {
+        Claim("unique_id", "SUB-000042"),
+        Claim("ipv4", "192.0.2.8/29"),
+        Claim("ipv6", "2001:db8:8::/48"),
+        Claim("pppoe", "ada"),
+        Claim("hotspot_login", "voucher-1"),
+    }
+
+
 # Engineer
 
 
@@ -378,8 +470,9 @@ def test_assign_on_a_closed_subscription_is_refused() -> None:
         (edit(name="x", contact_id=OTHER_CONTACT, organization_id=None), {OTHER_CONTACT}),
         (assign(OTHER_ENGINEER), {OTHER_ENGINEER}),
         (status(Status.SUSPENDED), set()),
+        (reopen(), set()),
     ],
-    ids=["create", "create-minimal", "edit", "assign", "status"],
+    ids=["create", "create-minimal", "edit", "assign", "status", "reopen"],
 )
 def test_referenced_ids(command: SubscriptionCommand, expected: set[UUID]) -> None:
     assert referenced_ids(command) == expected
