@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from services.subscription.read.list_sql import BY_TRIGRAMS
 from services.subscription.read.queries import (
     Page,
     Sort,
@@ -21,6 +23,18 @@ DEFAULT_SORT = "name"
 
 COLUMNS = """id, kind, name, number, title, email, phone, address, starts_on, ends_on, terms,
     active, version, created_at, updated_at"""
+
+# Entries a search walks in sort order before it takes the trigram index: a word in at least
+# ~1% of them settles its page in the walk (2-6 ms at 100,000 contacts); a rarer one reads its
+# matches through the index (measured: README, "Pickers").
+WALK = 2_000
+# pg_trgm takes its trigrams from runs of three letters or digits; without one the index has
+# nothing to look up and would answer with every row.
+TRIGRAM = re.compile(r"[^\W_]{3}")
+
+# What an entry is found by, as one expression: the trigram index `directory_search` (projections
+# migration 0004) is built over exactly this text, so `like '%text%'` reads only the matches.
+SEARCH = "lower(name || ' ' || coalesce(email, '') || ' ' || coalesce(number, ''))"
 
 ONE = f"select {COLUMNS} from read.directory where tenant_id = $1 and kind = $2 and id = $3"
 
@@ -49,16 +63,10 @@ async def list_entries(
     sort: Sort,
     cursor: str | None,
     limit: int,
+    walk: int = WALK,
 ) -> Page:
-    """One page of the tenant's entries of one kind."""
+    """One page of the tenant's entries of one kind; a search as in `_searched`."""
     where, args = ["tenant_id = $1", "kind = $2"], [tenant_id, kind]
-    if q:
-        args.append(like_pattern(q))
-        n = len(args)
-        where.append(
-            f"(lower(name) like ${n} or lower(coalesce(email, '')) like ${n}"
-            f" or lower(coalesce(number, '')) like ${n})"
-        )
     if active is not None:
         args.append(active)
         where.append(f"active = ${len(args)}")
@@ -66,17 +74,55 @@ async def list_entries(
         value, row_id = decode_cursor(cursor)
         args += [datetime.fromisoformat(value) if sort.column != "name" else value, row_id]
         where.append(sort.after(len(args) - 1, len(args)))
-    args.append(limit + 1)
-    sql = (
-        f"select {COLUMNS} from read.directory where {' and '.join(where)}"
-        f" order by {sort.order_by} limit ${len(args)}"
-    )
-    rows = await pool.fetch(sql, *args)
+    if q:
+        rows = await _searched(pool, where, args, sort, like_pattern(q), walk, limit + 1)
+    else:
+        rows = await pool.fetch(_page(where, sort, len(args) + 1), *args, limit + 1)
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last[sort.column], last["id"])
     return Page([item(kind, r) for r in rows[:limit]], next_cursor)
+
+
+async def _searched(
+    pool: asyncpg.Pool,
+    where: list[str],
+    args: list[Any],
+    sort: Sort,
+    pattern: str,
+    walk: int,
+    rows: int,
+) -> list[asyncpg.Record]:
+    """Matches of a search: among the first `walk` entries in sort order when they hold a page
+    (a common word, or a short list), else through the trigram index (a rare word: it reads
+    only its matches). Either costs at most the walk or the number of matches.
+    """
+    n = len(args)
+    first = (
+        f"select *, {SEARCH} like ${n + 1} as hit, walked = ${n + 2} as last from ("
+        f" select *, row_number() over (order by {sort.order_by}) as walked from ("
+        f"  {_page(where, sort, n + 2)}) page) numbered"
+        f" where {SEARCH} like ${n + 1} or walked = ${n + 2}"
+        f" order by {sort.order_by} limit ${n + 3}"
+    )
+    walked = await pool.fetch(first, *args, pattern, walk, rows + 1)
+    hits = [row for row in walked if row["hit"]]
+    if len(hits) >= rows or not any(row["last"] for row in walked):
+        return hits[:rows]
+    matches = _page([*where, f"{SEARCH} like ${n + 1}"], sort, n + 2)
+    if not TRIGRAM.search(pattern):  # nothing for the index to look up: the planner's way
+        return await pool.fetch(matches, *args, pattern, rows)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(BY_TRIGRAMS)
+        return await conn.fetch(matches, *args, pattern, rows)
+
+
+def _page(where: list[str], sort: Sort, limit: int) -> str:
+    return (
+        f"select {COLUMNS} from read.directory where {' and '.join(where)}"
+        f" order by {sort.order_by} limit ${limit}"
+    )
 
 
 def item(kind: str, row: asyncpg.Record) -> dict[str, Any]:

@@ -25,7 +25,7 @@ COLUMNS = """id, unique_id, unique_number, name, status, description, notificati
     contact_id, contact_name, organization_id, organization_name, engineer_id, engineer_name,
     service_contract_id, service_contract_number, service_contract_title,
     version, created_at, updated_at"""
-EQUALS = ("engineer_id", "organization_id", "contact_id")
+EQUALS = ("engineer_id", "organization_id", "contact_id", "service_contract_id")
 
 # The planner settings of `matches`, local to its transaction: the trigram index is the plan
 # whatever the estimate (no sort-index walk, no sequential scan) and no JIT for one page.
