@@ -141,7 +141,7 @@ def path_parameters(path: str, ids: dict[str, str]) -> dict[str, str]:
         chosen["entry_id"] = ids[f"entry:{DIRECTORY[collection]}"]
     if "{subscription_id}" in path:
         tab = path.split("/")[5] if path.count("/") >= 5 else ""
-        own = tab in ("", "status", "engineer", "history")
+        own = tab in ("", "status", "reopen", "engineer", "history")
         chosen["subscription_id"] = ids["own_subscription_id" if own else "subscription_id"]
     if "{item_id}" in path:
         chosen["item_id"] = ids[ITEMS[path.split("/")[5]]]
