@@ -306,6 +306,48 @@ async def test_catch_up_builds_the_rows_and_equals_a_rebuild(pool: asyncpg.Pool)
     await assert_equals_rebuild(pool)
 
 
+async def test_reopened_and_reactivated_fold_live_as_in_a_rebuild(pool: asyncpg.Pool) -> None:
+    t = tenant()
+    w = Writer(pool, t)
+    ids = await scenario(w)
+    await w.write(
+        "subscription",
+        ids["s2"],
+        sev.SubscriptionStatusChanged(from_status=Status.INACTIVE, to_status=Status.CANCELLED),
+    )
+    await w.write(
+        "subscription",
+        ids["s2"],
+        sev.SubscriptionReopened(from_status=Status.CANCELLED, reason="cancelled by mistake"),
+    )
+    await w.write("engineer", ids["alice"], dev.EngineerReactivated(reason="back from leave"))
+    await catch_up(live(pool, batch_size=3), pool)
+
+    s2 = await pool.fetchrow(
+        "select status, version from read.subscriptions where tenant_id = $1 and id = $2",
+        t,
+        ids["s2"],
+    )
+    assert (s2["status"], s2["version"]) == ("Inactive", 4)
+    alice = await pool.fetchrow(
+        "select active, version from read.directory where tenant_id = $1 and id = $2",
+        t,
+        ids["alice"],
+    )
+    assert (alice["active"], alice["version"]) == (True, 3)
+    summaries = await pool.fetch(
+        "select summary from read.history where tenant_id = $1 and stream_id = any($2::uuid[])"
+        " order by position",
+        t,
+        [ids["s2"], ids["alice"]],
+    )
+    assert [r["summary"] for r in summaries][-2:] == [
+        "Reopened from Cancelled to Inactive: cancelled by mistake",
+        "Engineer reactivated: back from leave",
+    ]
+    await assert_equals_rebuild(pool)
+
+
 async def test_an_event_committed_late_with_a_lower_position_is_applied(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
