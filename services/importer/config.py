@@ -25,6 +25,11 @@ class Settings(ServiceSettings):
     max_rows: int = Field(100_000, alias="IMPORTER_MAX_ROWS", ge=1)
     # Rows per command batch; a batch is also cut below NATS's payload limit.
     batch_rows: int = Field(1000, alias="IMPORTER_BATCH_ROWS", ge=1, le=10_000)
+    # Subscriptions per batch of a bulk change (bulk.py): each is one command of its own.
+    bulk_rows: int = Field(250, alias="IMPORTER_BULK_BATCH_ROWS", ge=1, le=5_000)
+    # The wall time of one attempt at a bulk change (up to contracts.bulk.MAX_BULK_ROWS
+    # subscriptions, a few milliseconds each).
+    bulk_job_seconds: float = Field(3600.0, alias="IMPORTER_BULK_JOB_SECONDS", gt=0)
     # Batches sent before the first one's answer is awaited: the subscription service works on
     # one while the importer reads, checks and records around another.
     in_flight: int = Field(2, alias="IMPORTER_IN_FLIGHT", ge=1, le=16)

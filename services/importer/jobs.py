@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -43,7 +44,7 @@ set state = 'running', attempts = j.attempts + 1, started_at = coalesce(j.starte
     updated_at = now()
 from candidate where j.id = candidate.id
 returning j.id, j.tenant_id, j.actor, j.dry_run, j.attempts, j.resume_row, j.position,
-          j.message, j.rows_reported, j.report_bytes, j.report_cut
+          j.message, j.rows_reported, j.report_bytes, j.report_cut, j.kind, j.action
 """
 FILE = "select content from imports.files where job_id = $1"
 STATE = "select state from imports.jobs where id = $1"
@@ -121,6 +122,9 @@ class Job:
     rows_reported: int = 0
     report_bytes: int = 0
     report_cut: bool = False
+    # `import` (a spreadsheet) or `bulk` (one action over subscriptions, see bulk.py).
+    kind: str = "import"
+    action: dict[str, Any] | None = None
 
 
 @dataclass

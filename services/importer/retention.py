@@ -33,6 +33,9 @@ with old as (
     for update skip locked
 ), files as (
     delete from imports.files f using old where f.job_id = old.id
+), bulk as (
+    -- A bulk job's subscriptions are its "file".
+    delete from imports.bulk_rows b using old where b.job_id = old.id
 ), marked as (
     update imports.jobs j set file_deleted_at = now() from old where j.id = old.id returning 1
 )

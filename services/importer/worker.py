@@ -22,6 +22,7 @@ from contracts.subjects import commands_subject
 from plumbing.broker import servers
 
 from . import jobs, retention
+from .bulk import BulkRun
 from .config import Settings
 from .jobs import Job, Superseded
 from .run import JobRun, Stopping
@@ -114,10 +115,13 @@ class Worker:
             self.settings.retry_delay,
             secret=self.settings.commands_secret.get_secret_value(),
         )
-        attempt = asyncio.ensure_future(JobRun(self.pool, sender, self.settings, job, stop).run())
+        bulk = job.kind == "bulk"
+        run = BulkRun if bulk else JobRun
+        attempt = asyncio.ensure_future(run(self.pool, sender, self.settings, job, stop).run())
         lease = asyncio.ensure_future(self._keep_lease(job, attempt))
         fields = {"import_id": str(job.id), "attempt": job.attempts}
-        budget = asyncio.timeout(self.settings.job_seconds)
+        seconds = self.settings.bulk_job_seconds if bulk else self.settings.job_seconds
+        budget = asyncio.timeout(seconds)
         try:
             async with budget:
                 await attempt
@@ -126,11 +130,12 @@ class Worker:
                 await self._note(job, f"Interrupted, will be tried again: {exc!r}")
                 return
             log.warning("import over its time", extra=fields)
+            split = "narrow the selection" if bulk else "split the file into smaller ones"
             await jobs.fail(
                 self.pool,
                 job,
-                f"The import took longer than {self.settings.job_seconds:g} seconds and was"
-                " stopped: split the file into smaller ones.",
+                f"The {'bulk change' if bulk else 'import'} took longer than {seconds:g} seconds"
+                f" and was stopped: {split}.",
             )
         except Stopping:
             await jobs.release(self.pool, job)

@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts import directory as dev
+from contracts.bulk import job_of
 from contracts.events import EVENT_TYPES
 from plumbing.eventlog import StoredEvent
 
@@ -64,7 +65,7 @@ class HistoryProjection(Projection):
                     "type": event.type,
                     "actor": event.actor,
                     "occurred_at": event.occurred_at,
-                    "summary": summarise(event.type, event.payload(), names),
+                    "summary": _with_job(summarise(event.type, event.payload(), names), event),
                     "data": event.current_data_json(),
                 }
             )
@@ -110,6 +111,12 @@ MENTIONED: dict[str, Callable[[Any], list[UUID | None]]] = {
     ],
     "subscription.engineer_assigned": lambda p: [p.from_engineer_id, p.to_engineer_id],
 }
+
+
+def _with_job(summary: str, event: StoredEvent) -> str:
+    """A change made by a bulk job names the job, so each subscription's history shows it."""
+    job = job_of(event.metadata)
+    return f"{summary} (bulk job {job})" if job else summary
 
 
 def _name(refs: dict[Key, dict[str, Any]], tenant_id: str, entry_id: UUID | None) -> str:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from services.subscription import maintenance, web
 from services.subscription.api import (
+    bulk,
     directory,
     exports,
     imports,
@@ -107,6 +108,7 @@ def api_routers() -> list[APIRouter]:
     return [
         # Before subscriptions: `/subscriptions/export.csv` must not be taken for a subscription id.
         exports.router,
+        bulk.router,  # likewise `/subscriptions/bulk/{job_id}`
         subscriptions.router,
         *inner.routers,
         tabs.router,

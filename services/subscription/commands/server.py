@@ -14,7 +14,7 @@ Only the importer's batches are acted on, for the tenant and actor of the job th
 not running or of another tenant or actor, is answered with a BatchResult error and logged.
 
 Rows name their references by text: references.py resolves them before batches.py decides and
-appends the rows.
+appends the rows. A batch marked `BATCH_KIND_HEADER: bulk` is a bulk change's (bulk.py).
 """
 
 from __future__ import annotations
@@ -30,16 +30,20 @@ from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
 from pydantic import ValidationError
 
+from contracts.bulk import BATCH_KIND_HEADER, BULK_KIND
 from contracts.imports import DEV_COMMANDS_SECRET, BatchResult, CommandBatch
 from contracts.subjects import check_tenant, commands_subject, durable_name
 from plumbing.broker import servers
 from plumbing.process import stop_on_signals
 from services.subscription.commands.authentication import Jobs, Refused, check_signature
+from services.subscription.commands.bulk import BulkChanges
 from services.subscription.commands.references import References
 from services.subscription.config import MIN_SECRET_LENGTH, Settings
 from services.subscription.publishing.hints import AppendHints
+from services.subscription.usecases.calls import Runner
 from services.subscription.write.batches import Batches
 from services.subscription.write.eventstore import EventStore
+from services.subscription.write.handlers import Handlers
 from services.subscription.write.unique_ids import UniqueIds
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,7 @@ class Service:
     jobs: Jobs
     references: References
     batches: Batches
+    bulk: BulkChanges | None = None
 
 
 async def answer(service: Service, data: bytes, headers: Mapping[str, str] | None) -> bytes:
@@ -68,6 +73,8 @@ async def answer(service: Service, data: bytes, headers: Mapping[str, str] | Non
     except Refused as exc:
         log.warning("command batch refused: %s", exc)
         return BatchResult(error=f"refused: {exc}").model_dump_json().encode()
+    if service.bulk is not None and (headers or {}).get(BATCH_KIND_HEADER) == BULK_KIND:
+        return (await service.bulk.answer(data)).model_dump_json().encode()
     batch = _parse(data)
     if isinstance(batch, str):
         result = BatchResult(error=f"not a command batch: {batch}")
@@ -128,11 +135,14 @@ class CommandServer:
             "wispgate-commands", self.settings.commands_concurrency + 1
         )
         await self.hints.start()
+        store = EventStore(self.pool)
+        handlers = Handlers(store, self.hints.appended)
         service = Service(
             self.secret,
             Jobs(self.pool),
             References(self.pool, self.settings.read_wait_seconds),
-            Batches(EventStore(self.pool), UniqueIds(self.pool), self.hints.appended),
+            Batches(store, UniqueIds(self.pool), self.hints.appended),
+            BulkChanges(self.pool, Runner(store, handlers), handlers),
         )
         ns = self.settings.namespace
 

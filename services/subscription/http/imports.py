@@ -130,6 +130,11 @@ def _is_error(header: str) -> bool:
     return header_key(header) == header_key(ERROR_HEADER)
 
 
+async def wake(request: Request, job_id: UUID) -> None:
+    """Wake the importer for a job just stored (an upload's or a bulk change's)."""
+    await _wake(request, job_id)
+
+
 async def _wake(request: Request, import_id: UUID) -> None:
     """Publish the worker's wake-up; a failure is logged, never the caller's error."""
     settings = request.app.state.settings

@@ -4,7 +4,8 @@ The schema `imports` belongs to the importer, the only service writing it. This 
 only the interface the importer publishes (services/importer/migrations/0002): the function
 `imports.submit`, which stores a file and its queued job in one statement (or refuses it with
 SQLSTATE WGQ01 while the tenant has too many imports waiting, 0003), and the views
-`imports.job_states`, `imports.job_errors` and `imports.job_failed_rows`.
+`imports.job_states`, `imports.job_errors` and `imports.job_failed_rows`; for bulk changes
+(0004) `imports.submit_bulk`, which stores a bulk job with its subscriptions in one statement.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts.bulk import BulkJob, RefusedRow
 from contracts.imports import ImportJob, JobState, RowError
 
 # The job's `errors` list stops here; errors.xlsx carries every failed row.
@@ -173,3 +175,93 @@ async def failed_rows(pool: asyncpg.Pool, import_id: UUID) -> AsyncIterator[list
 def cells_in_order(cells: list[list[Any]]) -> list[tuple[str, str | None]]:
     """A failed row's cells, stored as `[[header, text], ...]` in the file's column order."""
     return [(str(header), None if text is None else str(text)) for header, text in cells]
+
+
+# --- bulk changes (contracts/bulk.py): jobs of kind `bulk`, migration 0004 -------------------
+
+SUBMIT_BULK = "select imports.submit_bulk($1, $2, $3, $4, $5::uuid[])"
+BULK_ORIGIN = """
+select tenant_id, actor, state, kind, action from imports.job_states where id = $1
+"""
+BULK_JOB = """
+select id, state, action, rows_total, rows_processed, rows_created as rows_changed,
+       rows_skipped as rows_unchanged, rows_failed as rows_refused, position, message,
+       created_at, finished_at, report_cut, report_deleted_at
+from imports.job_states where tenant_id = $1 and id = $2 and kind = 'bulk'
+"""
+# A refused row's one cell is its subscription's id (services/importer/bulk.py); the list's
+# read model names it as it is now.
+REFUSED = """
+with refused as (
+    select e.sheet_row, e.seq, e.message, (f.cells -> 0 ->> 1)::uuid as subscription_id
+    from imports.job_errors e
+    join imports.job_failed_rows f on f.job_id = e.job_id and f.sheet_row = e.sheet_row
+    where e.job_id = $2
+    order by e.sheet_row, e.seq limit $3
+)
+select r.subscription_id, s.unique_id, s.name, r.message as reason
+from refused r
+left join read.subscriptions s on s.tenant_id = $1 and s.id = r.subscription_id
+order by r.sheet_row, r.seq
+"""
+
+
+@dataclass(frozen=True)
+class BulkSubmission:
+    """A bulk change handed in: the subscriptions it is for and its action (as JSON)."""
+
+    job_id: UUID
+    tenant_id: str
+    actor: str
+    action: dict[str, Any]
+    subscription_ids: list[UUID]
+
+
+async def store_bulk(pool: asyncpg.Pool, job: BulkSubmission) -> None:
+    """Hand a bulk change to the importer as a queued job with its rows, in one statement;
+    QueueFull when the tenant already has too many jobs waiting."""
+    try:
+        await pool.fetchval(
+            SUBMIT_BULK, job.job_id, job.tenant_id, job.actor, job.action, job.subscription_ids
+        )
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == QUEUE_FULL:
+            raise QueueFull(str(exc)) from exc
+        raise
+
+
+async def find_bulk(pool: asyncpg.Pool, tenant_id: str, job_id: UUID) -> BulkJob | None:
+    """The tenant's bulk job with its first refused subscriptions; None if it has none."""
+    row = await pool.fetchrow(BULK_JOB, tenant_id, job_id)
+    if row is None:
+        return None
+    job = dict(row)
+    cut, deleted = job.pop("report_cut"), job.pop("report_deleted_at")
+    refused = await pool.fetch(REFUSED, tenant_id, job_id, MAX_LISTED_ERRORS + 1)
+    cut = cut or (deleted is not None and job["rows_refused"] > 0)
+    return BulkJob(
+        **job,
+        refused=[RefusedRow(**dict(r)) for r in refused[:MAX_LISTED_ERRORS]],
+        refused_truncated=len(refused) > MAX_LISTED_ERRORS or cut,
+    )
+
+
+@dataclass(frozen=True)
+class BulkOrigin:
+    """A job as the API stored it, for the `commands` process to check a bulk batch against."""
+
+    tenant_id: str
+    actor: str
+    state: JobState
+    kind: str
+    action: dict[str, Any] | None
+
+
+async def bulk_origin(pool: asyncpg.Pool, job_id: UUID) -> BulkOrigin | None:
+    """Any tenant's job by its id, with its kind and action."""
+    row = await pool.fetchrow(BULK_ORIGIN, job_id)
+    if row is None:
+        return None
+    return BulkOrigin(
+        row["tenant_id"], row["actor"], JobState(row["state"]), row["kind"], row["action"]
+    )
