@@ -20,6 +20,7 @@ class Field:
     options: tuple[tuple[str, str], ...] = ()  # (value, label); a select of references: none
     required: bool = False
     hint: str | None = None
+    suggestions: tuple[str, ...] = ()  # offered by a text input's datalist, any text accepted
 
 
 STATUS_OPTIONS = tuple((s.value, s.value) for s in Status)
@@ -37,17 +38,36 @@ CHANGE_STATUS = (
     Field("reason", "Reason"),
 )
 ASSIGN_ENGINEER = (Field("engineer_id", "Engineer", "select", required=True),)
-ADD_SERVICE = (
+REOPEN = (
+    Field(
+        "reason", "Reason", "textarea", required=True,
+        hint="Why it is brought back; it reopens as Inactive",
+    ),
+)  # fmt: skip
+EDIT_SUBSCRIPTION = (
+    Field("name", "Subscription Name", required=True),
+    Field("contact_id", "Contact", "select", required=True),
+    Field("organization_id", "Organization", "select"),
+    Field("service_contract_id", "Service Contract", "select", hint="Only contracts added before"),
+    Field("description", "Description", "textarea"),
+)
+QOS_MODES = ("cake", "fq_codel", "htb", "sfq")
+SERVICE = (
     Field("plan", "Plan", required=True),
     Field("download_max_mbps", "Download max Mbps", "number", required=True),
     Field("upload_max_mbps", "Upload max Mbps", "number", required=True),
+    Field("download_min_mbps", "Download min Mbps", "number", hint="Guaranteed rate"),
+    Field("upload_min_mbps", "Upload min Mbps", "number", hint="Guaranteed rate"),
+    Field("qos_mode", "QoS mode", hint="The shaper's queue discipline", suggestions=QOS_MODES),
     Field("ipv4", "IPv4 addresses", hint="Addresses or blocks (192.0.2.8/29), comma-separated"),
     Field("ipv6", "IPv6 prefixes", hint="Comma-separated"),
     Field("pppoe_username", "PPPoE username"),
     Field("mac", "MAC"),
     Field("parent_node", "Parent node", hint="Access point or site"),
+    Field("installation_address", "Installation address", "textarea"),
     Field("status", "Status", "select", ITEM_STATUS, required=True),
 )
+ADD_SERVICE = SERVICE
 ADD_DEVICE = (
     Field("name", "Name", required=True),
     Field("type", "Type", required=True, hint="CPE, router, ONT…"),
@@ -58,6 +78,7 @@ ADD_DEVICE = (
     Field("ip", "IP"),
     Field("parent_node", "Parent node"),
 )
+DEVICE = (*ADD_DEVICE, Field("service_id", "Service", "select", hint="The service it carries"))
 ADD_HOTSPOT = (
     Field("login", "Login", required=True, hint="Login or voucher code"),
     Field("profile", "Profile"),
@@ -70,6 +91,25 @@ ADD_TOUCHPOINT = (
     Field("kind", "Kind", "select", TOUCHPOINT_KINDS, required=True),
     Field("note", "Note", "textarea", required=True),
     Field("occurred_at", "Occurred at", "datetime", hint="Leave empty for now"),
+)
+BILLING_CYCLES = (
+    ("monthly", "Monthly"),
+    ("quarterly", "Quarterly"),
+    ("semiannual", "Semiannual"),
+    ("annual", "Annual"),
+)
+BILLING = (
+    Field("plan", "Plan", required=True),
+    Field("price", "Price", required=True, hint="e.g. 49.90"),
+    Field("currency", "Currency", required=True, hint="e.g. USD"),
+    Field("cycle", "Cycle", "select", BILLING_CYCLES, required=True),
+    Field("billing_day", "Billing day", "number", required=True, hint="1 to 28"),
+    Field("payment_method", "Payment method"),
+    Field("billing_address", "Billing address", "textarea"),
+)
+REFUND = (
+    Field("amount", "Amount", required=True, hint="At most what is left to refund"),
+    Field("reason", "Reason", hint="Refund, void, chargeback…"),
 )
 ADD_PAYMENT = (
     Field("amount", "Amount", required=True, hint="e.g. 49.90"),

@@ -5,6 +5,7 @@ pointer the API's problem responses give too), so the page can show it next to t
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
@@ -19,13 +20,16 @@ from services.subscription.usecases.calls import Call, Result
 from services.subscription.usecases.errors import (
     AlreadyExists,
     Closed,
+    Conflict,
     DomainError,
     LostRace,
     NotFound,
     ReservationTaken,
+    VersionMismatch,
     field_errors,
     taken_message,
 )
+from services.subscription.web.fields import Field
 from services.subscription.web.session import remember_write
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -45,6 +49,13 @@ class Rejected(Exception):
     status: int
     fields: dict[str, str] = field(default_factory=dict)
     message: str | None = None
+
+
+@dataclass
+class Stale(Rejected):
+    """The form was opened at a version someone else has changed since (`current` now)."""
+
+    current: int = 0
 
 
 def values(form: FormData, names: Iterable[str]) -> dict[str, str]:
@@ -67,6 +78,51 @@ def body(
         elif text:
             found[name] = text
     return found
+
+
+def opened(form: FormData) -> dict[str, str] | None:
+    """The values the form showed when it was opened (its hidden `opened` field), if it has it."""
+    try:
+        found = json.loads(str(form.get("opened") or ""))
+    except ValueError:
+        return None
+    if not isinstance(found, dict):
+        return None
+    return {str(k): str(v) for k, v in found.items() if isinstance(v, str)}
+
+
+def changes(typed: dict[str, str], shown: dict[str, str] | None) -> dict[str, str]:
+    """What was typed differently from what the form showed (everything without `shown`), so
+    that an edit changes only those fields and leaves another person's changes to others."""
+    if shown is None:
+        return dict(typed)
+    return {name: text for name, text in typed.items() if shown.get(name, "") != text}
+
+
+def patch_body(
+    changed: dict[str, str],
+    lists: Iterable[str] = (),
+    moments: Iterable[str] = (),
+    zone: str = "Z",
+) -> dict[str, Any]:
+    """A partial update from the changed values: a field emptied is sent as null (cleared)."""
+    lists = tuple(lists)
+    found = body(changed, lists, moments, zone)
+    for name, text in changed.items():
+        if name not in found and not text.strip():
+            found[name] = None
+    return found
+
+
+def required(fields: Iterable[Field], typed: dict[str, str]) -> None:
+    """Refuse a form whose required fields were left empty, naming each."""
+    missing = {
+        f.name: "This field is required."
+        for f in fields
+        if f.required and not typed.get(f.name, "").strip()
+    }
+    if missing:
+        raise Rejected(422, missing)
 
 
 def browser_zone(form: FormData) -> str:
@@ -114,6 +170,8 @@ async def carried_out(request: Request, pending: Awaitable[Result]) -> Result:
         raise Rejected(409, {where: detail} if where else {}, None if where else detail) from None
     except LostRace as exc:
         raise Rejected(409, message=f"{exc}.") from None
+    except VersionMismatch as exc:
+        raise Stale(409, current=exc.current) from None
     remember_write(request, result.position)
     return result
 
@@ -131,7 +189,7 @@ def _status(exc: DomainError) -> int:
     match exc:
         case NotFound():
             return 404
-        case Closed() | AlreadyExists():
+        case Closed() | AlreadyExists() | Conflict():
             return 409
         case _:
             return 422

@@ -1,37 +1,26 @@
-"""The inner page of a subscription: its tabs with their counts, and the actions that change it."""
+"""The inner page of a subscription: its tabs with their counts, and the dialogs of the forms that
+change it (in the page's head and in the tab they concern; changes.py carries them out)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from contracts.subscription import Status
 from services.subscription.access.tokens import Principal
 from services.subscription.read import inner as inner_queries
 from services.subscription.read import subscriptions as views
-from services.subscription.usecases import inputs
-from services.subscription.usecases.account import ITEM_KINDS
-from services.subscription.usecases.bootstrap import UseCases
-from services.subscription.usecases.calls import Call, Result
-from services.subscription.web import choices, fields
-from services.subscription.web.fields import Field
-from services.subscription.web.forms import (
-    Rejected,
-    body,
-    browser_zone,
-    carried_out,
-    page_call,
-    validated,
-    values,
-)
-from services.subscription.web.pages import caught_up, posted, render, see_other
-from services.subscription.web.session import PageError, SignedIn, Writer
+from services.subscription.web import choices
+from services.subscription.web.actions import ACTIONS, offered
+from services.subscription.web.choices import Option
+from services.subscription.web.dialogs import Builder, Dialog, Refused, shown
+from services.subscription.web.pages import caught_up, render
+from services.subscription.web.session import PageError, SignedIn
 
 PREFIX = "/admin/subscriptions/{subscription_id:uuid}"
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -45,75 +34,12 @@ TABS = {
     "history": "History",
 }
 HISTORY_PAGE = 50
-UseCase = Callable[[UseCases, Call, UUID, Any], Awaitable[Result]]
-
-
-@dataclass(frozen=True)
-class Action:
-    """A form of the inner page: its fields, the use case's input model, the use case."""
-
-    path: str
-    title: str
-    button: str
-    fields: tuple[Field, ...]
-    model: type[BaseModel]
-    use: UseCase
-    tab: str  # shown after it succeeded
-    lists: tuple[str, ...] = ()
-    moments: tuple[str, ...] = ()
-    on_closed: bool = False  # payments and touchpoints are still recorded once it is closed
-
-
-def _add(path: str) -> UseCase:
-    kind = ITEM_KINDS[path]
-    return lambda cases, call, sid, data: cases.account.add_item(call, kind, sid, data)
-
-
-ACTIONS = [
-    Action(
-        "status", "Change status", "Change status", fields.CHANGE_STATUS, inputs.StatusIn,
-        lambda cases, call, sid, data: cases.subscriptions.change_status(call, sid, data),
-        "summary",
-    ),
-    Action(
-        "engineer", "Assign engineer", "Assign", fields.ASSIGN_ENGINEER,
-        inputs.EngineerAssignmentIn,
-        lambda cases, call, sid, data: cases.subscriptions.assign_engineer(call, sid, data),
-        "summary",
-    ),
-    Action(
-        "services", "Add service", "Add service", fields.ADD_SERVICE, inputs.ServiceIn,
-        _add("services"), "services", lists=("ipv4", "ipv6"),
-    ),
-    Action(
-        "devices", "Add device", "Add device", fields.ADD_DEVICE, inputs.DeviceIn,
-        _add("devices"), "devices",
-    ),
-    Action(
-        "hotspots", "Add hotspot account", "Add hotspot account", fields.ADD_HOTSPOT,
-        inputs.HotspotIn, _add("hotspots"), "hotspot", moments=("expires_at",),
-    ),
-    Action(
-        "touchpoints", "Add touchpoint", "Add touchpoint", fields.ADD_TOUCHPOINT,
-        inputs.TouchpointIn,
-        lambda cases, call, sid, data: cases.account.log_touchpoint(call, sid, data),
-        "summary", moments=("occurred_at",), on_closed=True,
-    ),
-    Action(
-        "payments", "Add payment", "Add payment", fields.ADD_PAYMENT, inputs.PaymentIn,
-        lambda cases, call, sid, data: cases.account.record_payment(call, sid, data),
-        "details", moments=("paid_at",), on_closed=True,
-    ),
-]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Failed:
-    """The action whose form was refused, what was typed in it, and why."""
-
-    action: str
-    typed: dict[str, str]
-    refused: Rejected
+# The directory fields of the edit form, by the kind of entry they refer to.
+REFERENCES = {
+    "contact_id": ("contact", "contact"),
+    "organization_id": ("organization", "organization"),
+    "service_contract_id": ("service_contract", "service_contract"),
+}
 
 
 @router.get("")
@@ -123,45 +49,21 @@ async def page(
     principal: SignedIn,
     tab: str = "summary",
     cursor: str | None = None,
+    open: str | None = None,  # the dialog shown open: the opener without the page's script
 ) -> Response:
-    return await _page(request, principal, subscription_id, tab, cursor)
+    return await show(request, principal, subscription_id, tab, cursor, open_key=open)
 
 
-def _route(action: Action) -> Callable[..., Any]:
-    async def act(request: Request, subscription_id: UUID, principal: Writer) -> Response:
-        form = await posted(request)
-        typed = values(form, [f.name for f in action.fields])
-        shown = str(form.get("tab") or action.tab)
-        cases = request.app.state.usecases
-        try:
-            data = validated(
-                action.model, body(typed, action.lists, action.moments, browser_zone(form))
-            )
-            await carried_out(
-                request, action.use(cases, page_call(principal), subscription_id, data)
-            )
-        except Rejected as refused:
-            failed = Failed(action.path, typed, refused)
-            return await _page(request, principal, subscription_id, shown, failed=failed)
-        return see_other(f"/admin/subscriptions/{subscription_id}?tab={action.tab}#tab")
-
-    return act
-
-
-for _action in ACTIONS:
-    router.add_api_route(
-        f"/{_action.path}", _route(_action), methods=["POST"], name=f"admin-{_action.path}"
-    )
-
-
-async def _page(
+async def show(
     request: Request,
     principal: Principal,
     subscription_id: UUID,
     tab: str,
     cursor: str | None = None,
-    failed: Failed | None = None,
+    refused: Refused | None = None,
+    open_key: str | None = None,
 ) -> Response:
+    """The page on one tab; a refused form shown open with what was typed and why."""
     tab = tab if tab in TABS else "summary"
     current = await caught_up(request, "subscriptions", "inner", "history")
     pool, tenant_id = request.app.state.pool, principal.tenant_id
@@ -170,47 +72,111 @@ async def _page(
         raise PageError(404, "Not found", "There is no such subscription.")
     account = await inner_queries.account_counts(pool, tenant_id, subscription_id)
     counts = {**found["counts"], **account}
+    content = await _content(pool, tenant_id, subscription_id, tab, cursor)
+    dialogs = Builder(str(subscription_id), refused, open_key)
+    head: list[Dialog] = []
+    here: list[Dialog] = []
+    rows: dict[str, list[Dialog]] = {}
+    if principal.can_write:
+        head, here, rows = await _dialogs(pool, tenant_id, found, tab, content, dialogs)
+    orphan = dialogs.orphan()
     return render(
         request,
         "inner.html",
-        failed.refused.status if failed else 200,
+        refused.refused.status if refused else 200,
         subscription=found,
+        page_url=f"/admin/subscriptions/{subscription_id}",
         tab=tab,
         tabs=_tabs(counts, found["version"]),
-        content=await _content(pool, tenant_id, subscription_id, tab, cursor),
-        actions=_actions(principal, Status(found["status"]), failed),
-        forms=_forms(found, failed),
-        engineers=await choices.options(pool, tenant_id, "engineer") if principal.can_write else [],
+        content=content,
+        head_dialogs=head,
+        tab_dialogs={d.key: d for d in here},
+        row_dialogs=rows,
+        dialogs=dialogs.built,
+        refused_message=_orphan_message(orphan) if orphan else None,
         current=current,
     )
 
 
-def _actions(principal: Principal, status: Status, failed: Failed | None) -> list[Action]:
-    """The forms the page offers: none to a read token; on a closed subscription only those
-    it still accepts (the decider refuses the others with 409), and the one just refused."""
-    if not principal.can_write:
-        return []
-    refused = failed.action if failed else None
-    return [a for a in ACTIONS if a.on_closed or not status.is_closed or a.path == refused]
+async def _dialogs(
+    pool: asyncpg.Pool,
+    tenant_id: str,
+    found: dict[str, Any],
+    tab: str,
+    content: Any,
+    dialogs: Builder,
+) -> tuple[list[Dialog], list[Dialog], dict[str, list[Dialog]]]:
+    """The dialogs of the page's head, of the tab shown, and of each row of its table."""
+    closed = Status(found["status"]).is_closed
+    head: list[Dialog] = []
+    if closed:
+        reopen = dialogs.action(
+            ACTIONS["reopen"],
+            text="It becomes Inactive; its addresses and logins are reserved again.",
+            opener="Reopen",
+        )
+        head.append(reopen)
+    else:
+        head.append(dialogs.edit(found, await _references(pool, tenant_id, found)))
+        head.append(dialogs.action(ACTIONS["status"], {"status": found["status"]}))
+        engineers = await _options(pool, tenant_id, "engineer", found["engineer"])
+        head.append(
+            dialogs.action(
+                ACTIONS["engineer"],
+                {"engineer_id": str(found["engineer"]["id"])},
+                options={"engineer_id": engineers},
+                opener="Assign engineer",
+            )
+        )
+    here = [
+        dialogs.action(action, _defaults(action.path, content))
+        for action in ACTIONS.values()
+        if action.tab == tab and offered(action, closed)
+    ]
+    rows: dict[str, list[Dialog]] = {}
+    if tab == "details":
+        for payment in content["payments"]:
+            if Decimal(payment["net"]) > 0:
+                rows[str(payment["id"])] = [dialogs.refund(payment)]
+    elif not closed and tab in ("services", "hotspot", "devices"):
+        path = {"services": "services", "hotspot": "hotspots", "devices": "devices"}[tab]
+        items = content["items"] if tab == "devices" else content
+        options = {"service_id": content["services"]} if tab == "devices" else None
+        for item in items:
+            rows[str(item["id"])] = list(dialogs.item(path, item, options))
+    return head, here, rows
 
 
-FormState = tuple[dict[str, str], dict[str, str], str | None]
+def _defaults(path: str, content: Any) -> dict[str, str] | None:
+    """The stored billing details fill the billing form; the others start from defaults."""
+    if path == "billing" and content and content.get("billing"):
+        return shown(ACTIONS["billing"].fields, content["billing"])
+    return None
 
 
-def _forms(found: dict[str, Any], failed: Failed | None) -> dict[str, FormState]:
-    """Each action form's values, errors and message: the refused one as it was sent, the
-    others with their defaults (the current status and engineer)."""
-    defaults = {
-        "status": {"status": found["status"]},
-        "engineer": {"engineer_id": str(found["engineer"]["id"])},
-        "services": {"status": "active"},
-        "hotspots": {"status": "active"},
-        "touchpoints": {"kind": "call"},
+async def _options(
+    pool: asyncpg.Pool, tenant_id: str, kind: str, chosen: dict[str, Any] | None
+) -> list[Option]:
+    """A select's entries: the active ones, and the one chosen now even if deactivated since."""
+    found = await choices.options(pool, tenant_id, kind)
+    if chosen and all(o.value != str(chosen["id"]) for o in found):
+        label = chosen.get("name") or f"{chosen.get('number')} — {chosen.get('title')}"
+        found.insert(0, Option(str(chosen["id"]), f"{label} (deactivated)"))
+    return found
+
+
+async def _references(
+    pool: asyncpg.Pool, tenant_id: str, found: dict[str, Any]
+) -> dict[str, list[Option]]:
+    return {
+        name: await _options(pool, tenant_id, kind, found.get(key))
+        for name, (kind, key) in REFERENCES.items()
     }
-    forms: dict[str, FormState] = {a.path: (defaults.get(a.path, {}), {}, None) for a in ACTIONS}
-    if failed is not None:
-        forms[failed.action] = (failed.typed, failed.refused.fields, failed.refused.message)
-    return forms
+
+
+def _orphan_message(refused: Any) -> str:
+    messages = [refused.message, *refused.fields.values()]
+    return " ".join(m for m in messages if m) or "The change was refused."
 
 
 def _tabs(counts: dict[str, int], events: int) -> list[tuple[str, str]]:
@@ -228,7 +194,7 @@ def _tabs(counts: dict[str, int], events: int) -> list[tuple[str, str]]:
 
 
 async def _content(
-    pool: Any, tenant_id: str, subscription_id: UUID, tab: str, cursor: str | None
+    pool: asyncpg.Pool, tenant_id: str, subscription_id: UUID, tab: str, cursor: str | None
 ) -> Any:
     """What the chosen tab shows (the Summary's is the summary itself)."""
     match tab:
@@ -239,10 +205,19 @@ async def _content(
         case "hotspot":
             return await inner_queries.hotspots(pool, tenant_id, subscription_id)
         case "devices":
-            return await inner_queries.devices(pool, tenant_id, subscription_id)
+            services = await inner_queries.services(pool, tenant_id, subscription_id)
+            return {
+                "items": await inner_queries.devices(pool, tenant_id, subscription_id),
+                "services": [Option(str(s["id"]), _service_label(s)) for s in services],
+            }
         case "history":
             try:
                 return await views.history(pool, tenant_id, subscription_id, cursor, HISTORY_PAGE)
             except ValueError:
                 return await views.history(pool, tenant_id, subscription_id, None, HISTORY_PAGE)
     return None
+
+
+def _service_label(service: dict[str, Any]) -> str:
+    shown = service.get("pppoe_username") or ", ".join(service.get("ipv4") or []) or ""
+    return f"{service['plan']} ({shown})" if shown else str(service["plan"])

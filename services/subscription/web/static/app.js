@@ -1,4 +1,5 @@
-// WISPGate admin pages: dropdown menus, the browser's time zone for date fields, import progress.
+// WISPGate admin pages: dropdown menus, the inner page's dialogs, the browser's time zone for date
+// fields, import progress. Every page works without it: forms post, dialogs open in place.
 "use strict";
 
 (function () {
@@ -64,6 +65,47 @@
   // Date-time fields have no zone; the server reads the browser's from this field.
   document.querySelectorAll("input.tz-offset").forEach(function (input) {
     input.value = String(new Date().getTimezoneOffset());
+  });
+
+  // Stored moments come in UTC: shown in the browser's zone, as it sends them back.
+  document.querySelectorAll("input[type='datetime-local'][data-utc]").forEach(function (input) {
+    var moment = new Date(input.value + "Z");
+    if (isNaN(moment.getTime())) return;
+    var local = new Date(moment.getTime() - moment.getTimezoneOffset() * 60000);
+    input.value = local.toISOString().slice(0, 16);
+  });
+
+  // Dialogs: an opener link shows its dialog over the page instead of loading the page with
+  // the dialog open in place; a dialog the server sent open (a refused form) opens the same way.
+  function showDialog(dialog) {
+    if (!dialog || typeof dialog.showModal !== "function") return false;
+    if (dialog.open) dialog.close();
+    dialog.showModal();
+    var first = dialog.querySelector("[aria-invalid='true']") ||
+      dialog.querySelector(".field input, .field select, .field textarea") ||
+      dialog.querySelector("button[type='submit']");
+    if (first) first.focus();
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-dialog]");
+    if (link && showDialog(document.getElementById(link.dataset.dialog))) {
+      event.preventDefault();
+      return;
+    }
+    var close = event.target.closest && event.target.closest("dialog [data-close]");
+    if (close) {
+      var dialog = close.closest("dialog");
+      if (dialog.matches(":modal")) {
+        dialog.close();
+        event.preventDefault();
+      }
+    }
+  });
+
+  document.querySelectorAll("dialog.dialog[open]").forEach(function (dialog) {
+    showDialog(dialog);
   });
 
   // A form sends once: a second click while it is on its way does nothing.

@@ -1,0 +1,256 @@
+"""The inner page's forms carried out: parse, one use-case call, then the page again (303), or the
+page with the refused form open, what was typed kept and each refusal next to its field."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from services.subscription.access.tokens import Principal
+from services.subscription.read import subscriptions as views
+from services.subscription.usecases import inputs
+from services.subscription.usecases.calls import Call, Result
+from services.subscription.web.actions import ACTIONS, EDIT, ITEMS, Action, ItemForm
+from services.subscription.web.dialogs import Refused, opened, subscription_values
+from services.subscription.web.fields import EDIT_SUBSCRIPTION, REFUND
+from services.subscription.web.forms import (
+    Rejected,
+    Stale,
+    body,
+    browser_zone,
+    carried_out,
+    changes,
+    page_call,
+    patch_body,
+    required,
+    validated,
+    values,
+)
+from services.subscription.web.forms import opened as opened_values
+from services.subscription.web.inner import PREFIX, show
+from services.subscription.web.pages import posted, see_other
+from services.subscription.web.session import Writer
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+# How long a version conflict waits for the read model to show the other person's change.
+CATCH_UP_SECONDS = 2.0
+
+
+def _done(subscription_id: UUID, tab: str) -> Response:
+    return see_other(f"/admin/subscriptions/{subscription_id}?tab={tab}#tab")
+
+
+def _within(refused: Rejected, names: Iterable[str]) -> Rejected:
+    """A refusal naming a field the form does not have (a login taken by another subscription,
+    on a reopen) said for the whole form instead."""
+    names = set(names)
+    outside = [text for name, text in refused.fields.items() if name not in names]
+    if not outside:
+        return refused
+    kept = {name: text for name, text in refused.fields.items() if name in names}
+    message = " ".join(m for m in (refused.message, *outside) if m)
+    return replace(refused, fields=kept, message=f"{message.rstrip('.')}.")
+
+
+def _action_route(action: Action) -> Callable[..., Awaitable[Response]]:
+    async def act(request: Request, subscription_id: UUID, principal: Writer) -> Response:
+        form = await posted(request)
+        typed = values(form, [f.name for f in action.fields])
+        tab = action.tab or str(form.get("tab") or "summary")
+        cases = request.app.state.usecases
+        try:
+            data = validated(
+                action.model, body(typed, action.lists, action.moments, browser_zone(form))
+            )
+            pending = action.use(cases, page_call(principal), subscription_id, data)
+            await carried_out(request, pending)
+        except Rejected as refused:
+            refusal = Refused(action.path, typed, _within(refused, typed))
+            return await show(request, principal, subscription_id, tab, refused=refusal)
+        return _done(subscription_id, tab)
+
+    return act
+
+
+for _action in ACTIONS.values():
+    router.add_api_route(
+        f"/{_action.path}", _action_route(_action), methods=["POST"], name=f"admin-{_action.path}"
+    )
+
+
+@router.post(f"/{EDIT}", name="admin-edit")
+async def edit(request: Request, subscription_id: UUID, principal: Writer) -> Response:
+    """The subscription's fields, changed only if nobody else changed them since the form was
+    opened; otherwise the form again with what they saved beside what was typed."""
+    form = await posted(request)
+    names = [f.name for f in EDIT_SUBSCRIPTION]
+    typed = values(form, names)
+    tab = str(form.get("tab") or "summary")
+    shown = opened_values(form)
+    version = _version(form.get("version"))
+    try:
+        required(EDIT_SUBSCRIPTION, typed)
+        data = validated(inputs.SubscriptionPatch, patch_body(changes(typed, shown)))
+        try:
+            await _edit(request, principal, subscription_id, data, version)
+        except Stale as stale:
+            now = await _summary_at(request, principal, subscription_id, stale.current)
+            theirs = _theirs(now, shown, typed)
+            if theirs or now is None:
+                notes = {name: _label(now, name) for name in theirs} if now else {}
+                return await show(
+                    request, principal, subscription_id, tab,
+                    refused=Refused(EDIT, typed, _conflict(stale, theirs), notes, _next(now)),
+                )  # fmt: skip
+            # Someone changed something else (its status, a service): these fields are as the
+            # form showed them, so the edit goes on at the version that shows them.
+            await _edit(request, principal, subscription_id, data, int(now["version"]))
+    except Rejected as refused:
+        refusal = Refused(EDIT, typed, _within(refused, names))
+        return await show(request, principal, subscription_id, tab, refused=refusal)
+    return _done(subscription_id, tab)
+
+
+async def _edit(
+    request: Request, principal: Principal, subscription_id: UUID, data: Any, version: int | None
+) -> Result:
+    call = replace(page_call(principal), expected_version=version)
+    cases = request.app.state.usecases
+    return await carried_out(request, cases.subscriptions.edit(call, subscription_id, data))
+
+
+def _version(raw: object) -> int | None:
+    text = str(raw or "")
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+async def _summary_at(
+    request: Request, principal: Principal, subscription_id: UUID, version: int
+) -> dict[str, Any] | None:
+    """The subscription as the read model shows it once it holds `version` (or as it is after a
+    short wait)."""
+    pool = request.app.state.pool
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CATCH_UP_SECONDS
+    while True:
+        found = await views.summary(pool, principal.tenant_id, subscription_id)
+        if found is None or found["version"] >= version or loop.time() > deadline:
+            return found
+        await asyncio.sleep(0.05)
+
+
+def _theirs(
+    now: dict[str, Any] | None, shown: dict[str, str] | None, typed: dict[str, str]
+) -> list[str]:
+    """The fields someone else changed since the form was opened (without what it showed: the
+    fields whose saved value differs from what was typed)."""
+    if now is None:
+        return []
+    saved = subscription_values(now)
+    before = shown if shown is not None else typed
+    return [name for name in typed if saved[name] != before.get(name, "")]
+
+
+def _label(now: dict[str, Any], name: str) -> str:
+    """A saved value as a person reads it (a contact's name rather than its id)."""
+    key = name.removesuffix("_id")
+    if name == key:
+        return str(now.get(name) or "") or "(empty)"
+    entry = now.get(key)
+    if not entry:
+        return "(none)"
+    return str(entry.get("name") or f"{entry.get('number')} — {entry.get('title')}")
+
+
+def _conflict(stale: Stale, theirs: list[str]) -> Rejected:
+    if not theirs:
+        message = "Someone else changed this subscription meanwhile. Save again to apply yours."
+    else:
+        message = (
+            "Someone else changed this subscription since you opened this form; what they saved "
+            "is shown under each field they changed. Your values are kept: save again to "
+            "apply them."
+        )
+    return Rejected(409, message=message)
+
+
+def _next(now: dict[str, Any] | None) -> dict[str, str]:
+    """The version and values a second submit is checked against: those just shown."""
+    if now is None:
+        return {}
+    return {"version": str(now["version"]), **opened(subscription_values(now))}
+
+
+def _item_routes(path: str, item: ItemForm) -> None:
+    async def update(
+        request: Request, subscription_id: UUID, item_id: UUID, principal: Writer
+    ) -> Response:
+        form = await posted(request)
+        typed = values(form, [f.name for f in item.fields])
+        key = f"edit-{path}-{item_id}"
+        cases = request.app.state.usecases
+        try:
+            required(item.fields, typed)
+            changed = changes(typed, opened_values(form))
+            data = validated(
+                item.kind.patch_model,
+                patch_body(changed, item.lists, item.moments, browser_zone(form)),
+            )
+            pending = cases.account.update_item(
+                page_call(principal), item.kind, subscription_id, item_id, data
+            )
+            await carried_out(request, pending)
+        except Rejected as refused:
+            refusal = Refused(key, typed, _within(refused, typed))
+            return await show(request, principal, subscription_id, item.tab, refused=refusal)
+        return _done(subscription_id, item.tab)
+
+    async def remove(
+        request: Request, subscription_id: UUID, item_id: UUID, principal: Writer
+    ) -> Response:
+        await posted(request)
+        cases = request.app.state.usecases
+        call = page_call(principal)
+        try:
+            pending = cases.account.remove_item(call, item.kind, subscription_id, item_id)
+            await carried_out(request, pending)
+        except Rejected as refused:
+            refusal = Refused(f"remove-{path}-{item_id}", {}, _within(refused, ()))
+            return await show(request, principal, subscription_id, item.tab, refused=refusal)
+        return _done(subscription_id, item.tab)
+
+    item_path = f"/{path}/{{item_id:uuid}}"
+    router.add_api_route(item_path, update, methods=["POST"], name=f"admin-edit-{path}")
+    router.add_api_route(
+        f"{item_path}/remove", remove, methods=["POST"], name=f"admin-remove-{path}"
+    )
+
+
+for _path, _item in ITEMS.items():
+    _item_routes(_path, _item)
+
+
+@router.post("/payments/{payment_id:uuid}/refund", name="admin-refund")
+async def refund(
+    request: Request, subscription_id: UUID, payment_id: UUID, principal: Writer
+) -> Response:
+    """A refund or void recorded against one payment."""
+    form = await posted(request)
+    typed = values(form, [f.name for f in REFUND])
+    cases = request.app.state.usecases
+    try:
+        data = validated(inputs.RefundIn, body(typed))
+        call: Call = page_call(principal)
+        await carried_out(
+            request, cases.account.refund_payment(call, subscription_id, payment_id, data)
+        )
+    except Rejected as refused:
+        refusal = Refused(f"refund-{payment_id}", typed, _within(refused, typed))
+        return await show(request, principal, subscription_id, "details", refused=refusal)
+    return _done(subscription_id, "details")
