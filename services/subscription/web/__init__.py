@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.subscription.config import Settings
-from services.subscription.web import imports, inner, pages, session, signin, subscriptions
+from services.subscription.web import changes, imports, inner, pages, session, signin, subscriptions
 from services.subscription.web.imports import UPLOAD_PATH
 from services.subscription.web.pages import HERE
 
@@ -25,5 +25,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     # The list's own paths (`/new`, `/export.csv`) before the inner page's `/{id}`.
     app.include_router(subscriptions.router)
     app.include_router(inner.router)
+    app.include_router(changes.router)
     app.include_router(imports.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
