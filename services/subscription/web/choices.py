@@ -1,4 +1,8 @@
-"""The options of the pages' selects, read from the directory (the same query as the API's)."""
+"""The options of the pages' selects, read from the directory (the same query as the API's).
+
+A select suits a few hundred entries (the list's engineer filter); the subscription forms' directory
+fields are pickers that search as you type (pickers.py).
+"""
 
 from __future__ import annotations
 
@@ -29,16 +33,6 @@ async def options(
         pool, tenant_id, kind, None, True if active_only else None, order, None, MAX_OPTIONS
     )
     return [Option(str(entry["id"]), _label(kind, entry)) for entry in page.items]
-
-
-async def references(pool: asyncpg.Pool, tenant_id: str) -> dict[str, list[Option]]:
-    """Every select of the Add Subscription form, by field."""
-    return {
-        "contact_id": await options(pool, tenant_id, "contact"),
-        "organization_id": await options(pool, tenant_id, "organization"),
-        "engineer_id": await options(pool, tenant_id, "engineer"),
-        "service_contract_id": await options(pool, tenant_id, "service_contract"),
-    }
 
 
 def _label(kind: str, entry: dict[str, object]) -> str:

@@ -15,7 +15,7 @@ from services.subscription.read import subscriptions as views
 from services.subscription.usecases import exports
 from services.subscription.usecases.exports import Download
 from services.subscription.usecases.inputs import SubscriptionIn
-from services.subscription.web import choices
+from services.subscription.web import choices, pickers
 from services.subscription.web.fields import NEW_SUBSCRIPTION
 from services.subscription.web.forms import (
     Rejected,
@@ -114,23 +114,35 @@ async def export_xlsx(request: Request, principal: SignedIn) -> Response:
 
 @router.get("/new")
 async def new_form(request: Request, principal: Writer, saved: str | None = None) -> Response:
-    return await _form(request, principal, saved=saved)
+    # Back from choosing or adding an entry (pickers.py): the form as it was left, that entry in.
+    given = request.query_params
+    typed = {name: given[name][:5000] for name in FIELDS if name in given}
+    return await _form(request, principal, typed=typed or None, saved=saved)
 
 
 @router.post("/new")
 async def create(request: Request, principal: Writer) -> Response:
     form = await posted(request)
     typed = values(form, FIELDS)
+    searched = pickers.searches(form, FIELDS)
+    unchosen = pickers.unchosen(typed, searched)
+    then = str(form.get("then") or "")
+    away = pickers.detour(then, typed, searched, f"{router.prefix}/new")
+    if away:  # "Find" or "Add a …" beside a picker, without saving
+        return see_other(away)
     key = str(form.get("form_key") or "")
-    then_new = form.get("then") == "new"
+    then_new = then == "new"
     cases = request.app.state.usecases
     try:
         data = validated(SubscriptionIn, body(typed))
+        if unchosen:
+            raise Rejected(422, unchosen)
         result = await carried_out(
             request, cases.subscriptions.create(page_call(principal, key), data)
         )
     except Rejected as refused:
-        return await _form(request, principal, 422, typed, refused, form_key=key)
+        refused.fields.update(unchosen)
+        return await _form(request, principal, 422, typed, refused, form_key=key, searched=searched)
     if then_new:
         return see_other(with_query(f"{router.prefix}/new", saved=result.body["unique_id"]))
     return see_other(f"{router.prefix}/{result.body['id']}")
@@ -145,15 +157,20 @@ async def _form(
     *,
     saved: str | None = None,
     form_key: str | None = None,
+    searched: dict[str, str] | None = None,
 ) -> Response:
     await caught_up(request, "directory")
+    shown = typed or {"status": "Active"}
+    pool = request.app.state.pool
     return render(
         request,
         "new.html",
         status,
         fields=NEW_SUBSCRIPTION,
-        options=await choices.references(request.app.state.pool, principal.tenant_id),
-        values=typed or {"status": "Active"},
+        pickers=pickers.BY_FIELD,
+        values=shown,
+        # The pickers' boxes: what was typed in them, or the names of the entries chosen.
+        labels=await pickers.labels(pool, principal.tenant_id, shown) | (searched or {}),
         errors=refused.fields if refused else {},
         message=refused.message if refused else None,
         saved=saved,
