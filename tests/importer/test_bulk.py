@@ -21,6 +21,7 @@ from contracts.subjects import commands_subject
 from services.subscription.access import tokens
 from tests.helpers import directory, until
 from tests.importer.conftest import ImportSystem
+from tests.integration.conftest import csrf_of
 from tests.integration.test_command_auth import signed
 
 pytestmark = pytest.mark.slow
@@ -229,3 +230,84 @@ async def test_bulk_refuses_read_tokens_and_hostile_bodies(
     assert bad_json.status_code in (400, 422)
     assert (await http.get(f"{BULK}/{uuid.uuid4()}")).status_code == 404
     assert (await http.get(f"{BULK}/not-a-uuid")).status_code == 422
+
+
+async def pages_of(
+    base_url: str, pool: asyncpg.Pool, tenant_id: str, role: str
+) -> httpx.AsyncClient:
+    """A client of the running API's pages, signed in with a fresh token of the tenant."""
+    token, _ = await tokens.create(pool, f"staff-{role}", tenant_id, role)  # type: ignore[arg-type]
+    client = httpx.AsyncClient(base_url=base_url, timeout=30)
+    login = await client.get("/login")
+    signed_in = await client.post("/login", data={"csrf_token": csrf_of(login), "token": token})
+    assert signed_in.status_code == 303, signed_in.text
+    return client
+
+
+async def test_the_list_page_runs_a_bulk_change_to_its_job_page(
+    system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool, tenant_id: str
+) -> None:
+    refs = await directory(http)
+    made = await create_many(http, refs, 60, "Pole")
+    cancelled = await http.post(
+        f"/api/v1/subscriptions/{made[0]['id']}/status", json={"status": "Cancelled"}
+    )
+    last = max([cancelled.json()["position"], *(s["position"] for s in made)])
+    await until(lambda: _listed(http, "Pole", last), 30, 0.1, "the list never showed the rows")
+    admin = await pages_of(system.base_url, system_pool, tenant_id, "admin")
+    reader = await pages_of(system.base_url, system_pool, tenant_id, "read")
+    try:
+        page = await admin.get("/admin/subscriptions", params={"q": "Pole"})
+        assert page.status_code == 200
+        assert 'id="bulk-form"' in page.text
+        assert page.text.count('name="subscription_ids"') == 50  # one page of rows
+        assert '<strong id="bulk-matching">60</strong> matching this filter' in page.text
+
+        form = {"scope": "filter", "filter_q": "Pole", "action": "status", "status": "Suspended"}
+        refused = await admin.post(
+            "/admin/bulk", data={"csrf_token": csrf_of(page), **form, "reason": " "}
+        )
+        assert refused.status_code == 422
+        assert 'id="bulk-reason-error"' in refused.text
+        assert 'value="filter" checked' in refused.text  # the selection is kept
+        nothing = await admin.post(
+            "/admin/bulk",
+            data={"csrf_token": csrf_of(page), **form, "scope": "selected", "reason": "storm"},
+        )
+        assert nothing.status_code == 422 and 'id="bulk-scope-error"' in nothing.text
+
+        sent = await admin.post(
+            "/admin/bulk", data={"csrf_token": csrf_of(page), **form, "reason": "storm"}
+        )
+        assert sent.status_code == 303, sent.text
+        location = sent.headers["location"]
+        job_id = location.rsplit("/", 1)[1]
+
+        async def over() -> httpx.Response | None:
+            shown = await admin.get(location)
+            assert shown.status_code == 200
+            return shown if "Refresh" not in shown.headers else None
+
+        done = await until(over, 60, 0.2, f"bulk job {job_id} never finished")
+        assert '<strong id="bulk-state">completed</strong>' in done.text
+        assert '<strong id="bulk-changed">59</strong>' in done.text
+        assert '<strong id="bulk-refused">1</strong>' in done.text
+        assert made[0]["unique_id"] in done.text and "Refused subscriptions" in done.text
+        assert "Change status to Suspended (reason: storm)" in done.text
+
+        listed = await reader.get("/admin/subscriptions", params={"q": "Pole"})
+        assert listed.status_code == 200 and 'id="bulk-form"' not in listed.text
+        assert 'name="subscription_ids"' not in listed.text
+        forbidden = await reader.post(
+            "/admin/bulk", data={"csrf_token": csrf_of(listed), **form, "reason": "storm"}
+        )
+        assert forbidden.status_code == 403
+        assert (await reader.get(location)).status_code == 200  # a reader may follow it
+    finally:
+        await admin.aclose()
+        await reader.aclose()
+
+
+async def _listed(http: httpx.AsyncClient, q: str, position: int) -> bool:
+    response = await http.get("/api/v1/subscriptions", params={"q": q, "min_position": position})
+    return response.status_code == 200

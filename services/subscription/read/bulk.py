@@ -20,3 +20,12 @@ async def matching_ids(
     sql, args = page_sql(tenant_id, filters, parse_sort(None, SORTS, DEFAULT_SORT), None, limit)
     rows = await pool.fetch(f"select id from ({sql}) matched", *args)
     return [r["id"] for r in rows]
+
+
+async def count_matching(
+    pool: asyncpg.Pool, tenant_id: str, filters: dict[str, Any], limit: int
+) -> int:
+    """How many of the tenant's subscriptions the filters match, counted up to `limit`."""
+    sql, args = page_sql(tenant_id, filters, parse_sort(None, SORTS, DEFAULT_SORT), None, limit)
+    count: int = await pool.fetchval(f"select count(*) from ({sql}) matched", *args)
+    return count
