@@ -10,7 +10,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.subscription.config import Settings
-from services.subscription.web import changes, imports, inner, pages, session, signin, subscriptions
+from services.subscription.web import (
+    bulk,
+    changes,
+    imports,
+    inner,
+    pages,
+    session,
+    signin,
+    subscriptions,
+)
 from services.subscription.web.directory import routers as directory_routers
 from services.subscription.web.imports import UPLOAD_PATH
 from services.subscription.web.pages import HERE
@@ -29,6 +38,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(inner.router)
     app.include_router(changes.router)
     app.include_router(imports.router)
+    app.include_router(bulk.router)
     for router in directory_routers:  # Administration: contacts, organizations, …
         app.include_router(router)
     app.include_router(pick_router)

@@ -15,7 +15,7 @@ from services.subscription.read import subscriptions as views
 from services.subscription.usecases import exports
 from services.subscription.usecases.exports import Download
 from services.subscription.usecases.inputs import SubscriptionIn
-from services.subscription.web import choices, pickers
+from services.subscription.web import bulk, choices, pickers
 from services.subscription.web.fields import NEW_SUBSCRIPTION
 from services.subscription.web.forms import (
     Rejected,
@@ -94,6 +94,13 @@ async def listing(request: Request, principal: SignedIn, cursor: str | None = No
         export_csv=with_query(f"{request.url.path}/export.csv", **filters.query()),
         export_xlsx=with_query(f"{request.url.path}/export.xlsx", **filters.query()),
         current=current,
+        bulk=await bulk.list_choices(
+            pool,
+            principal,
+            selected.filters,
+            len(page.items),
+            whole=cursor is None and page.next_cursor is None,
+        ),
     )
 
 
