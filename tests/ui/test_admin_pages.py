@@ -100,6 +100,7 @@ async def test_inner_page_status_change_and_a_service(page: Page, ui_tenant: Ten
     await page.get_by_role("link", name="Lovelace home fibre").click()
     await expect(page.get_by_role("heading", name="Lovelace home fibre")).to_be_visible()
 
+    await page.get_by_role("link", name="Change status").click()
     status_form = page.get_by_role("form", name="Change status")
     await status_form.get_by_label("Status").select_option("Suspended")
     await status_form.get_by_label("Reason").fill("Invoice 1042 unpaid")
@@ -108,6 +109,7 @@ async def test_inner_page_status_change_and_a_service(page: Page, ui_tenant: Ten
     await expect(page.locator(".page-head .badge")).to_have_class(re.compile("status-suspended"))
 
     await page.get_by_role("link", name="Services (0)").click()
+    await page.get_by_role("link", name="Add service").click()
     service_form = page.get_by_role("form", name="Add service")
     await service_form.get_by_label("Plan").fill("Fibre 100")
     await service_form.get_by_label("Download max Mbps").fill("100")
