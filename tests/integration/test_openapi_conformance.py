@@ -129,6 +129,13 @@ async def seeded(client_for: ClientFactory, pool: asyncpg.Pool) -> Seeded:
     queued = await api.post("/api/v1/imports", files={"file": ("customers.xlsx", template.content)})
     assert queued.status_code == 202, queued.text
     ids["import_id"] = queued.json()["import_id"]
+    action = {"type": "status", "status": "Suspended", "reason": "seeded"}
+    bulk = await api.post(
+        "/api/v1/subscriptions/bulk",
+        json={"subscription_ids": [ids["subscription_id"]], "action": action},
+    )
+    assert bulk.status_code == 202, bulk.text
+    ids["job_id"] = bulk.json()["job_id"]
     await project(pool, max(position, billed.json()["position"]))
     return Seeded(api.headers["Authorization"].removeprefix("Bearer "), ids)
 
@@ -145,7 +152,7 @@ def path_parameters(path: str, ids: dict[str, str]) -> dict[str, str]:
         chosen["subscription_id"] = ids["own_subscription_id" if own else "subscription_id"]
     if "{item_id}" in path:
         chosen["item_id"] = ids[ITEMS[path.split("/")[5]]]
-    for name in ("payment_id", "import_id"):
+    for name in ("payment_id", "import_id", "job_id"):
         if f"{{{name}}}" in path:
             chosen[name] = ids[name]
     return chosen
