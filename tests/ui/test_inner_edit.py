@@ -59,7 +59,7 @@ async def test_a_services_qos_mode_edited_in_its_dialog(
     await page.get_by_role("link", name="Services (1)").click()
     row = page.locator("tbody tr", has_text="lovelace-farm")
     await expect(row).to_contain_text("cake")
-    await expect(row).to_contain_text("50 / 10")
+    await expect(row).to_contain_text("min 50 / 10")
     await expect(row).to_contain_text("Farm track 3, Northfield")
 
     await row.get_by_role("link", name="Edit service Fibre 100").click()
