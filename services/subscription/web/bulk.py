@@ -66,7 +66,7 @@ async def submit(request: Request, principal: Writer) -> Response:
             request.app.state.pool, principal.tenant_id, principal.name, data
         )
     except ValidationError as exc:
-        errors = {}
+        errors: dict[str, str] = {}
         for error in field_errors(exc.errors()):
             errors.setdefault(_field(error["pointer"]), error["detail"])
         return await _again(request, principal, chosen, typed, errors)
@@ -116,7 +116,7 @@ class Chosen:
         """The use case's selection: the ids, or the filter (blank filters left out)."""
         if self.scope == "selected":
             return {"subscription_ids": self.ids or None}
-        given = {FILTER_FIELDS[k]: v for k, v in self.filters.items() if v}
+        given: dict[str, Any] = {FILTER_FIELDS[k]: v for k, v in self.filters.items() if v}
         if "status" in given:
             given["status"] = [given["status"]]
         return {"filter": given}
