@@ -18,7 +18,7 @@
     var active = -1;
 
     function options() {
-      return Array.prototype.slice.call(list.querySelectorAll("li[role=option]"));
+      return Array.prototype.slice.call(list.querySelectorAll("[role=option]"));
     }
 
     function open(show) {
@@ -50,7 +50,7 @@
     function show(items) {
       list.textContent = "";
       items.forEach(function (item, i) {
-        var option = document.createElement("li");
+        var option = document.createElement("span");
         option.id = box.id + "-option-" + i;
         option.setAttribute("role", "option");
         option.dataset.id = item.id;
@@ -65,7 +65,7 @@
         list.appendChild(option);
       });
       if (!items.length) {
-        var none = document.createElement("li");
+        var none = document.createElement("span");
         none.className = "none";
         none.textContent = "No matches";
         list.appendChild(none);
@@ -125,7 +125,7 @@
     });
     list.addEventListener("mousedown", function (event) {
       event.preventDefault(); // the box keeps the focus
-      var option = event.target.closest("li[role=option]");
+      var option = event.target.closest("[role=option]");
       if (option) choose(option);
     });
   }
