@@ -202,6 +202,16 @@ class LogTouchpoint(Command):
     now: datetime
 
 
+class ChangeServicePlan(Command):
+    """Move a service to another catalogue plan now (an upgrade or a downgrade), prorated."""
+
+    subscription_id: UUID
+    service_id: UUID
+    plan_id: UUID
+    effective: Literal["now"] = "now"
+    now: datetime
+
+
 ItemCommand = (
     AddService
     | UpdateService
@@ -215,4 +225,33 @@ ItemCommand = (
 )
 AccountCommand = SetBilling | RecordPayment | RefundPayment | LogTouchpoint
 
-SubscriptionCommand = LifecycleCommand | ItemCommand | AccountCommand
+SubscriptionCommand = LifecycleCommand | ItemCommand | ChangeServicePlan | AccountCommand
+
+
+# --- The plan catalogue --------------------------------------------------------------------
+# Like items, plan fields travel as plain JSON values and the decider checks them.
+
+
+class CreatePlan(Command):
+    plan_id: UUID
+    fields: dict[str, Any]
+    now: datetime
+
+
+class EditPlan(Command):
+    """Change some fields of a plan (only the fields given)."""
+
+    plan_id: UUID
+    changes: dict[str, Any]
+    now: datetime
+
+
+class RetirePlan(Command):
+    """Offer the plan to no new service; the services on it keep it."""
+
+    plan_id: UUID
+    reason: str | None = None
+    now: datetime
+
+
+PlanCommand = CreatePlan | EditPlan | RetirePlan

@@ -11,16 +11,19 @@ from contracts.base import Event
 from contracts.directory import DirectoryEvent
 from contracts.envelope import EventEnvelope
 from contracts.inner import InnerEvent
+from contracts.plans import PlanEvent
 from contracts.subscription import SubscriptionEvent
 
-AnyEvent = Annotated[DirectoryEvent | SubscriptionEvent | InnerEvent, Field(discriminator="type")]
+AnyEvent = Annotated[
+    DirectoryEvent | SubscriptionEvent | InnerEvent | PlanEvent, Field(discriminator="type")
+]
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 
 
 def _collect() -> dict[str, type[Event]]:
     types: dict[str, type[Event]] = {}
-    for union in (DirectoryEvent, SubscriptionEvent, InnerEvent):
+    for union in (DirectoryEvent, SubscriptionEvent, InnerEvent, PlanEvent):
         for model in union.__args__:
             types[model.model_fields["type"].default] = model
     return types

@@ -3,7 +3,7 @@ payments and touchpoints. They belong to the subscription's stream."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
@@ -17,7 +17,13 @@ TouchpointKind = Literal["call", "email", "visit", "support_request", "note"]
 
 
 class ServiceFields(Event):
-    """What a service is: plan, speeds, addresses, PPPoE login, where it hangs off the network."""
+    """What a service is: plan, speeds, addresses, PPPoE login, where it hangs off the network.
+
+    A service on a catalogue plan has `plan_id`; its rates and QoS mode are the plan's as of the
+    event, except the fields named in `overrides`, which are the service's own. One without
+    `plan_id` (every service before the catalogue) has a custom plan: `plan` is free text and
+    every rate its own.
+    """
 
     plan: str
     download_max_mbps: int
@@ -32,6 +38,8 @@ class ServiceFields(Event):
     parent_node: str | None = None
     installation_address: str | None = None
     status: ServiceStatus = "active"
+    plan_id: UUID | None = None
+    overrides: list[str] = []
 
 
 class ServiceAdded(ServiceFields):
@@ -59,6 +67,47 @@ class ServiceStatusChanged(Event):
 class ServiceRemoved(Event):
     type: Literal["subscription.service_removed"] = "subscription.service_removed"
     service_id: UUID
+
+
+class Proration(Event):
+    """What an immediate plan change credits and charges for the rest of the billing period.
+
+    Days are whole UTC days; the day of the change counts to the new plan. `credit` is the old
+    price for the days left, `charge` the new price for them, each rounded half-up to the
+    currency's minor unit; `net` = charge - credit (negative: the customer is owed).
+    """
+
+    currency: str
+    cycle: BillingCycle
+    period_start: date
+    period_end: date  # the last day of the period
+    days_in_period: int
+    days_left: int
+    old_price: Decimal
+    new_price: Decimal
+    credit: Decimal
+    charge: Decimal
+    net: Decimal
+
+
+class ServicePlanChanged(Event):
+    """A service moved to another catalogue plan (an upgrade or a downgrade), with its rates
+    after the change, the overrides it kept and, between two priced plans, the proration."""
+
+    type: Literal["subscription.service_plan_changed"] = "subscription.service_plan_changed"
+    service_id: UUID
+    from_plan_id: UUID | None
+    from_plan: str
+    to_plan_id: UUID
+    plan: str
+    download_max_mbps: int
+    upload_max_mbps: int
+    download_min_mbps: int | None = None
+    upload_min_mbps: int | None = None
+    qos_mode: str | None = None
+    overrides: list[str] = []
+    effective_at: datetime
+    proration: Proration | None = None
 
 
 class HotspotFields(Event):
@@ -164,6 +213,7 @@ InnerEvent = (
     | ServiceUpdated
     | ServiceStatusChanged
     | ServiceRemoved
+    | ServicePlanChanged
     | HotspotAdded
     | HotspotUpdated
     | HotspotRemoved

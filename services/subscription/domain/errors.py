@@ -42,3 +42,7 @@ class NotClosed(Conflict):
 
 class AlreadyActive(Conflict):
     """Only a deactivated directory entry can be reactivated."""
+
+
+class PlanRetired(Conflict):
+    """A retired plan is offered to no new service (those on it keep it)."""

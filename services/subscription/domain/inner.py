@@ -13,6 +13,7 @@ from contracts.base import Event
 from contracts.commands import (
     AddHotspot,
     AddService,
+    ChangeServicePlan,
     ItemCommand,
     LinkDevice,
     RemoveHotspot,
@@ -25,8 +26,17 @@ from contracts.commands import (
 from contracts.values import normalize_mac, parse_ip, parse_ipv4, parse_ipv6
 from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
 from services.subscription.domain.fields import Fields
+from services.subscription.domain.plans import Plans
+from services.subscription.domain.proration import prorate
+from services.subscription.domain.service_plans import (
+    editable,
+    not_retired,
+    on_plan,
+    plan_id_of,
+    plan_named,
+)
 
-SERVICE_FIELDS = set(ev.ServiceFields.model_fields)
+SERVICE_FIELDS = set(ev.ServiceFields.model_fields) - {"overrides"}
 HOTSPOT_FIELDS = set(ev.HotspotFields.model_fields)
 DEVICE_FIELDS = (set(ev.DeviceFields.model_fields) - {"device_type"}) | {"type"}
 MAX_MBPS = 1_000_000
@@ -41,19 +51,27 @@ class Items:
     devices: Mapping[UUID, ev.DeviceFields] = field(default_factory=dict)
 
 
-def decide(command: ItemCommand, items: Items) -> list[Event]:
-    """Events that carry out an item command on an open subscription."""
+def decide(
+    command: ItemCommand | ChangeServicePlan, items: Items, plans: Plans | None = None
+) -> list[Event]:
+    """Events that carry out an item command on an open subscription, with the plans of the
+    tenant that the command and its service name."""
+    plans = plans or {}
     match command:
         case AddService():
             _absent(items.services, command.service_id, "service")
-            service = _service(command.fields)
+            service = _service(command.fields, plans)
+            not_retired(plans, service.plan_id)
             _no_overlap(items, command.service_id, service)
             return [ev.ServiceAdded(service_id=command.service_id, **_dump(service))]
         case UpdateService():
             old = _present(items.services, command.service_id, "service")
-            new = _service({**_dump(old), **command.changes})
+            new = _service({**editable(old, command.changes), **command.changes}, plans)
+            not_retired(plans, new.plan_id, kept=old.plan_id)
             _no_overlap(items, command.service_id, new)
             return _service_update(command.service_id, old, new)
+        case ChangeServicePlan():
+            return _plan_changed(command, items, plans)
         case RemoveService():
             _present(items.services, command.service_id, "service")
             detached: list[Event] = [
@@ -107,6 +125,9 @@ def evolve(items: Items, event: Event) -> Items:
         case ev.ServiceAdded() | ev.ServiceUpdated():
             service = ev.ServiceFields.model_validate(_dump(event))
             return replace(items, services={**items.services, event.service_id: service})
+        case ev.ServicePlanChanged():
+            moved = items.services[event.service_id].model_copy(update=_moved(event))
+            return replace(items, services={**items.services, event.service_id: moved})
         case ev.ServiceStatusChanged():
             current = items.services[event.service_id]
             changed = current.model_copy(update={"status": event.to_status})
@@ -127,7 +148,9 @@ def evolve(items: Items, event: Event) -> Items:
             return items
 
 
-def _service(values: Mapping[str, Any]) -> ev.ServiceFields:
+def _service(values: Mapping[str, Any], plans: Plans) -> ev.ServiceFields:
+    Fields(values, SERVICE_FIELDS)  # unknown fields first, named as sent
+    values, overrides = on_plan(values, plans)
     f = Fields(values, SERVICE_FIELDS)
     down = f.whole("download_max_mbps", required=True, high=MAX_MBPS)
     up = f.whole("upload_max_mbps", required=True, high=MAX_MBPS)
@@ -151,7 +174,54 @@ def _service(values: Mapping[str, Any]) -> ev.ServiceFields:
         parent_node=f.text("parent_node", max_length=100),
         installation_address=f.text("installation_address", max_length=500, multiline=True),
         status=f.choice("status", ("active", "disabled"), default="active"),
+        plan_id=plan_id_of(values),
+        overrides=overrides,
     )
+
+
+def _plan_changed(command: ChangeServicePlan, items: Items, plans: Plans) -> list[Event]:
+    """A service moved to another plan now: its rates after, the overrides it keeps, and the
+    proration between two catalogue plans (a custom plan has no catalogue price to credit)."""
+    old = _present(items.services, command.service_id, "service")
+    if command.plan_id == old.plan_id:
+        return []
+    not_retired(plans, command.plan_id)
+    new = _service(
+        {**editable(old, {"plan_id": command.plan_id}), "plan_id": command.plan_id}, plans
+    )
+    proration = None
+    if old.plan_id is not None:
+        proration = prorate(
+            plan_named(plans, old.plan_id), plan_named(plans, command.plan_id), command.now
+        )
+    return [
+        ev.ServicePlanChanged(
+            service_id=command.service_id,
+            from_plan_id=old.plan_id,
+            from_plan=old.plan,
+            to_plan_id=command.plan_id,
+            plan=new.plan,
+            download_max_mbps=new.download_max_mbps,
+            upload_max_mbps=new.upload_max_mbps,
+            download_min_mbps=new.download_min_mbps,
+            upload_min_mbps=new.upload_min_mbps,
+            qos_mode=new.qos_mode,
+            overrides=new.overrides,
+            effective_at=command.now,
+            proration=proration,
+        )
+    ]
+
+
+_MOVED = (
+    "plan", "download_max_mbps", "upload_max_mbps", "download_min_mbps", "upload_min_mbps",
+    "qos_mode", "overrides",
+)  # fmt: skip
+
+
+def _moved(event: ev.ServicePlanChanged) -> dict[str, Any]:
+    """What a plan change changes of a service."""
+    return {"plan_id": event.to_plan_id, **{name: getattr(event, name) for name in _MOVED}}
 
 
 def _service_update(service_id: UUID, old: ev.ServiceFields, new: ev.ServiceFields) -> list[Event]:

@@ -13,6 +13,7 @@ from contracts.commands import (
     AddHotspot,
     AddService,
     AssignEngineer,
+    ChangeServicePlan,
     ChangeStatus,
     CreateSubscription,
     EditSubscription,
@@ -41,6 +42,7 @@ from services.subscription.domain.errors import (
     NotClosed,
     NotFound,
 )
+from services.subscription.domain.plans import Plan, Plans
 from services.subscription.domain.references import (
     REFERENCE_FIELDS,
     Directory,
@@ -51,16 +53,20 @@ from services.subscription.domain.references import (
     require,
     required_text,
 )
+from services.subscription.domain.service_plans import plan_id_of
 
 # The decider's whole interface, with what a handler needs to show it the directory.
 __all__ = [
     "Directory",
+    "Plan",
+    "Plans",
     "Reference",
     "State",
     "decide",
     "evolve",
     "held",
     "initial_state",
+    "plan_ids",
     "referenced_ids",
 ]
 
@@ -89,8 +95,13 @@ State = NoSubscription | Subscription
 initial_state: State = NoSubscription()
 
 
-def decide(command: SubscriptionCommand, state: State, directory: Directory) -> list[Event]:
-    """Events that carry out a subscription command, or a DomainError."""
+def decide(
+    command: SubscriptionCommand, state: State, directory: Directory, plans: Plans | None = None
+) -> list[Event]:
+    """Events that carry out a subscription command, or a DomainError.
+
+    `plans` holds the plans `plan_ids` names for the command and the state.
+    """
     match command:
         case CreateSubscription():
             return _create(command, state, directory)
@@ -129,8 +140,9 @@ def decide(command: SubscriptionCommand, state: State, directory: Directory) -> 
             | LinkDevice()
             | UpdateDevice()
             | UnlinkDevice()
+            | ChangeServicePlan()
         ):
-            return inner.decide(command, _open(state, command.subscription_id).items)
+            return inner.decide(command, _open(state, command.subscription_id).items, plans)
         case SetBilling():
             return account.decide(command, _open(state, command.subscription_id).account)
         case RecordPayment() | RefundPayment() | LogTouchpoint():
@@ -179,6 +191,7 @@ def evolve(state: State, event: Event) -> State:
             | inner_ev.ServiceUpdated()
             | inner_ev.ServiceStatusChanged()
             | inner_ev.ServiceRemoved()
+            | inner_ev.ServicePlanChanged()
             | inner_ev.HotspotAdded()
             | inner_ev.HotspotUpdated()
             | inner_ev.HotspotRemoved()
@@ -257,6 +270,34 @@ def _new_value(field_name: str, raw: str | None) -> str | UUID | None:
         return as_uuid(raw)
     except ValueError:
         raise InvalidReference(f"{field_name} is not a valid id", f"/{field_name}") from None
+
+
+def plan_ids(command: SubscriptionCommand, state: State) -> set[UUID]:
+    """Plans the decider must be shown: those the command names and, once the state is
+    known, the one the service concerned is on (it follows that plan's rates)."""
+    match command:
+        case AddService():
+            named = {_plan_id(command.fields)}
+        case UpdateService():
+            named = {_plan_id(command.changes), _current_plan(state, command.service_id)}
+        case ChangeServicePlan():
+            named = {command.plan_id, _current_plan(state, command.service_id)}
+        case _:
+            named = set()
+    return {plan_id for plan_id in named if plan_id is not None}
+
+
+def _plan_id(values: dict[str, object]) -> UUID | None:
+    try:
+        return plan_id_of(values)
+    except InvalidReference:  # `decide` refuses it, naming the field
+        return None
+
+
+def _current_plan(state: State, service_id: UUID) -> UUID | None:
+    if isinstance(state, Subscription) and service_id in state.items.services:
+        return state.items.services[service_id].plan_id
+    return None
 
 
 def held(state: State) -> frozenset[Claim]:
