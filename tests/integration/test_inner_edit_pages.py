@@ -124,7 +124,8 @@ async def test_edit_the_subscriptions_fields_and_bad_input_names_the_field(
 
     done = await send(
         browser, page, "edit", f"{url}/edit",
-        name="Home 100M", organization_id="", description="Mast on the barn",
+        name="Home 100M", organization_id="", organization_id_search="",
+        description="Mast on the barn",
     )  # fmt: skip
     assert done.status_code == 303, done.text
     await caught_up(pool)
@@ -132,6 +133,56 @@ async def test_edit_the_subscriptions_fields_and_bad_input_names_the_field(
     assert summary["name"] == "Home 100M" and summary["organization"] is None
     assert summary["description"] == "Mast on the barn"
     assert summary["contact"]["id"] == created["refs"]["contact_id"]  # untouched
+
+
+async def test_the_edit_forms_pickers_find_an_entry_and_come_back_with_it(
+    browser: Browser, pool: asyncpg.Pool
+) -> None:
+    created, url = await opened(browser, pool)
+    other = await browser.api.post("/api/v1/contacts", json={"name": "Zoe Quist"})
+    engineer = await browser.api.post("/api/v1/engineers", json={"name": "Yuri Pell"})
+    assert other.status_code == 201 and engineer.status_code == 201
+    await caught_up(pool)
+    page = await browser.get(url)
+    assert 'name="contact_id_search"' in dialog_html(page, "edit")
+    assert 'value="Jane Doe"' in field_in(page, "edit", "contact_id")
+    assert 'value="Alice Ng"' in field_in(page, "engineer", "engineer_id")
+
+    # Without JavaScript: "Find contact" leaves for the choose page, what was typed kept.
+    away = await send(
+        browser, page, "edit", f"{url}/edit",
+        then="pick:contact_id", contact_id_search="Zoe", description="Typed before finding",
+    )  # fmt: skip
+    assert away.status_code == 303 and away.headers["location"].startswith("/admin/pick/contacts")
+    chooser = await browser.get(away.headers["location"])
+    assert chooser.status_code == 200 and "Zoe Quist" in chooser.text
+    choose = re.search(r'href="([^"]+)" aria-label="Choose Zoe Quist"', chooser.text)
+    assert choose, chooser.text
+    back = await browser.get(unescape(choose.group(1)))
+    assert back.status_code == 200
+    assert re.search(r'<dialog id="dialog-edit"[^>]* open>', back.text)
+    assert 'value="Zoe Quist"' in field_in(back, "edit", "contact_id")
+    assert "Typed before finding</textarea>" in field_in(back, "edit", "description")
+    assert dialog_form(back, "edit")["version"] == "1"
+
+    saved = await send(browser, back, "edit", f"{url}/edit")
+    assert saved.status_code == 303, saved.text
+    # A box with text but no entry chosen is the field's error, not a silent blank.
+    unchosen = await send(
+        browser, page, "engineer", f"{url}/engineer", engineer_id="", engineer_id_search="Yuri"
+    )
+    assert unchosen.status_code == 422
+    assert "Choose" in field_in(unchosen, "engineer", "engineer_id")
+    assigned = await send(
+        browser, page, "engineer", f"{url}/engineer",
+        engineer_id=engineer.json()["id"], engineer_id_search="Yuri Pell",
+    )  # fmt: skip
+    assert assigned.status_code == 303, assigned.text
+    await caught_up(pool)
+    summary = (await browser.api.get(f"/api/v1/subscriptions/{created['id']}")).json()
+    assert summary["contact"]["name"] == "Zoe Quist"
+    assert summary["engineer"]["name"] == "Yuri Pell"
+    assert summary["description"] == "Typed before finding"
 
 
 async def test_a_conflicting_edit_keeps_what_was_typed_and_shows_what_changed(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.ui.browsing import screenshot, sign_in
+from tests.ui.browsing import pick, screenshot, sign_in
 from tests.ui.conftest import Tenant
 
 pytestmark = pytest.mark.ui
@@ -87,6 +87,23 @@ async def test_a_services_qos_mode_edited_in_its_dialog(
     await expect(dialog.get_by_label("Download min Mbps")).to_have_value("500")
     await dialog.get_by_role("link", name="Cancel").click()
     await expect(dialog).to_be_hidden()
+
+
+async def test_the_subscription_edited_with_a_picker_in_its_dialog(
+    page: Page, ui_tenant: Tenant
+) -> None:
+    await sign_in(page, ui_tenant.admin_token)
+    await page.get_by_role("link", name="Turing office link").click()
+    await page.get_by_role("link", name="Edit subscription").click()
+    dialog = page.get_by_role("dialog", name="Edit subscription")
+    await expect(dialog.get_by_label("Contact")).to_have_value("Alan Turing")
+    await pick(page, "Contact", "ada", "Ada Lovelace")
+    await dialog.get_by_label("Description").fill("Moved to Ada's account")
+    await dialog.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_role("dialog")).to_have_count(0)
+    facts = page.locator(".facts")
+    await expect(facts).to_contain_text("Ada Lovelace")
+    await expect(facts).to_contain_text("Moved to Ada's account")
 
 
 async def test_every_page_fits_a_phone(browser: Browser, base_url: str, ui_tenant: Tenant) -> None:

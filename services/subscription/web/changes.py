@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from services.subscription.access.tokens import Principal
 from services.subscription.read import subscriptions as views
 from services.subscription.usecases import inputs
 from services.subscription.usecases.calls import Call, Result
+from services.subscription.web import pickers
 from services.subscription.web.actions import ACTIONS, EDIT, ITEMS, Action, ItemForm
 from services.subscription.web.dialogs import Refused, opened, subscription_values
 from services.subscription.web.fields import EDIT_SUBSCRIPTION, REFUND
@@ -58,20 +60,58 @@ def _within(refused: Rejected, names: Iterable[str]) -> Rejected:
     return replace(refused, fields=kept, message=f"{message.rstrip('.')}.")
 
 
+@dataclass(frozen=True)
+class Picked:
+    """A form's pickers as posted: what was typed in their boxes, the boxes left with text but
+    no entry chosen, and where their "Find" or "Add a …" button leads instead of saving."""
+
+    searched: dict[str, str]
+    unchosen: dict[str, str]
+    away: str | None
+
+    @classmethod
+    def of(
+        cls, form: FormData, typed: dict[str, str], subscription_id: UUID, key: str, tab: str
+    ) -> Picked:
+        searched = pickers.searches(form, list(typed))
+        unchosen = pickers.unchosen(typed, searched)
+        # The way back keeps what was typed, the version and values the form was opened at.
+        kept = {name: str(form.get(name) or "") for name in ("version", "opened")}
+        back = {**typed, **kept, "open": key, "tab": tab}
+        page = f"/admin/subscriptions/{subscription_id}"
+        away = pickers.detour(str(form.get("then") or ""), back, searched, page)
+        return cls(searched, unchosen, away)
+
+    def check(self) -> None:
+        """Refuse a box with text but no entry chosen, by its field."""
+        if self.unchosen:
+            raise Rejected(422, dict(self.unchosen))
+
+    def refused(self, key: str, typed: dict[str, str], refused: Rejected, **more: Any) -> Refused:
+        """The refusal with the unchosen boxes' errors and the boxes as they were typed."""
+        fields = {**refused.fields, **self.unchosen}
+        found = replace(refused, fields=fields)
+        return Refused(key, typed, _within(found, typed), labels=self.searched, **more)
+
+
 def _action_route(action: Action) -> Callable[..., Awaitable[Response]]:
     async def act(request: Request, subscription_id: UUID, principal: Writer) -> Response:
         form = await posted(request)
         typed = values(form, [f.name for f in action.fields])
         tab = action.tab or str(form.get("tab") or "summary")
+        picked = Picked.of(form, typed, subscription_id, action.path, tab)
+        if picked.away:
+            return see_other(picked.away)
         cases = request.app.state.usecases
         try:
             data = validated(
                 action.model, body(typed, action.lists, action.moments, browser_zone(form))
             )
+            picked.check()
             pending = action.use(cases, page_call(principal), subscription_id, data)
             await carried_out(request, pending)
         except Rejected as refused:
-            refusal = Refused(action.path, typed, _within(refused, typed))
+            refusal = picked.refused(action.path, typed, refused)
             return await show(request, principal, subscription_id, tab, refused=refusal)
         return _done(subscription_id, tab)
 
@@ -92,9 +132,13 @@ async def edit(request: Request, subscription_id: UUID, principal: Writer) -> Re
     names = [f.name for f in EDIT_SUBSCRIPTION]
     typed = values(form, names)
     tab = str(form.get("tab") or "summary")
+    picked = Picked.of(form, typed, subscription_id, EDIT, tab)
+    if picked.away:
+        return see_other(picked.away)
     shown = opened_values(form)
     version = _version(form.get("version"))
     try:
+        picked.check()
         required(EDIT_SUBSCRIPTION, typed)
         data = validated(inputs.SubscriptionPatch, patch_body(changes(typed, shown)))
         try:
@@ -104,15 +148,15 @@ async def edit(request: Request, subscription_id: UUID, principal: Writer) -> Re
             theirs = _theirs(now, shown, typed)
             if theirs or now is None:
                 notes = {name: _label(now, name) for name in theirs} if now else {}
-                return await show(
-                    request, principal, subscription_id, tab,
-                    refused=Refused(EDIT, typed, _conflict(stale, theirs), notes, _next(now)),
-                )  # fmt: skip
+                conflict = picked.refused(
+                    EDIT, typed, _conflict(stale, theirs), notes=notes, hidden=_next(now)
+                )
+                return await show(request, principal, subscription_id, tab, refused=conflict)
             # Someone changed something else (its status, a service): these fields are as the
             # form showed them, so the edit goes on at the version that shows them.
             await _edit(request, principal, subscription_id, data, int(now["version"]))
     except Rejected as refused:
-        refusal = Refused(EDIT, typed, _within(refused, names))
+        refusal = picked.refused(EDIT, typed, refused)
         return await show(request, principal, subscription_id, tab, refused=refusal)
     return _done(subscription_id, tab)
 

@@ -39,6 +39,8 @@ class Dialog:
     notes: dict[str, str] = field(default_factory=dict)  # what someone else saved meanwhile
     hidden: dict[str, str] = field(default_factory=dict)
     options: dict[str, list[Option]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # a picker's box: the entry's name
+    pickers: bool = False  # directory fields search as you type (templates/pickers.html)
     text: str | None = None  # a confirmation's question
     danger: bool = False
     open: bool = False
@@ -54,6 +56,7 @@ class Refused:
     refused: Rejected
     notes: dict[str, str] = field(default_factory=dict)
     hidden: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # what its pickers' boxes held
 
 
 def subscription_values(found: dict[str, Any]) -> dict[str, str]:
@@ -69,6 +72,18 @@ def subscription_values(found: dict[str, Any]) -> dict[str, str]:
         "service_contract_id": ref("service_contract"),
         "description": found.get("description") or "",
     }
+
+
+def subscription_labels(found: dict[str, Any]) -> dict[str, str]:
+    """What the edit form's pickers show: the names of the entries the subscription refers to."""
+    contract = found.get("service_contract")
+    shown = {
+        "contact_id": found["contact"]["name"],
+        "engineer_id": found["engineer"]["name"],
+        "organization_id": found["organization"]["name"] if found.get("organization") else "",
+        "service_contract_id": f"{contract['number']} — {contract['title']}" if contract else "",
+    }
+    return {name: text for name, text in shown.items() if text}
 
 
 def shown(fields: Iterable[Field], item: dict[str, Any]) -> dict[str, str]:
@@ -113,6 +128,7 @@ class Builder:
                 message=refused.refused.message,
                 notes=refused.notes,
                 hidden={**dialog.hidden, **refused.hidden},
+                labels={**dialog.labels, **refused.labels},
                 open=True,
             )
         elif self._open == dialog.key:
@@ -130,14 +146,15 @@ class Builder:
             )
         )  # fmt: skip
 
-    def edit(self, found: dict[str, Any], options: dict[str, list[Option]]) -> Dialog:
+    def edit(self, found: dict[str, Any]) -> Dialog:
         """The subscription's own fields, with the version the form was opened at."""
         values = subscription_values(found)
         hidden = {"version": str(found["version"]), **opened(values)}
         return self.add(
             Dialog(
                 EDIT, "Edit subscription", "Save changes", f"{self._base}/{EDIT}",
-                EDIT_SUBSCRIPTION, values, hidden=hidden, options=options, opener="Edit",
+                EDIT_SUBSCRIPTION, values, hidden=hidden, labels=subscription_labels(found),
+                pickers=True, opener="Edit",
             )
         )  # fmt: skip
 

@@ -15,10 +15,12 @@ from contracts.subscription import Status
 from services.subscription.access.tokens import Principal
 from services.subscription.read import inner as inner_queries
 from services.subscription.read import subscriptions as views
-from services.subscription.web import choices
-from services.subscription.web.actions import ACTIONS, offered
+from services.subscription.web import pickers
+from services.subscription.web.actions import ACTIONS, EDIT, offered
 from services.subscription.web.choices import Option
 from services.subscription.web.dialogs import Builder, Dialog, Refused, shown
+from services.subscription.web.fields import EDIT_SUBSCRIPTION
+from services.subscription.web.forms import Rejected
 from services.subscription.web.pages import caught_up, render
 from services.subscription.web.session import PageError, SignedIn
 
@@ -34,11 +36,10 @@ TABS = {
     "history": "History",
 }
 HISTORY_PAGE = 50
-# The directory fields of the edit form, by the kind of entry they refer to.
-REFERENCES = {
-    "contact_id": ("contact", "contact"),
-    "organization_id": ("organization", "organization"),
-    "service_contract_id": ("service_contract", "service_contract"),
+# The dialogs with pickers, and the fields they bring back from choosing an entry.
+PICKER_DIALOGS = {
+    EDIT: [f.name for f in EDIT_SUBSCRIPTION],
+    "engineer": [f.name for f in ACTIONS["engineer"].fields],
 }
 
 
@@ -51,7 +52,23 @@ async def page(
     cursor: str | None = None,
     open: str | None = None,  # the dialog shown open: the opener without the page's script
 ) -> Response:
-    return await show(request, principal, subscription_id, tab, cursor, open_key=open)
+    back = await _back_from_picker(request, principal, open)
+    return await show(request, principal, subscription_id, tab, cursor, back, open)
+
+
+async def _back_from_picker(
+    request: Request, principal: Principal, key: str | None
+) -> Refused | None:
+    """Back from choosing or adding a directory entry for a picker of a dialog (pickers.py):
+    that dialog open as it was left, with the entry chosen."""
+    names = PICKER_DIALOGS.get(key or "")
+    given = request.query_params
+    if key is None or names is None or not any(name in given for name in names):
+        return None
+    typed = {name: given.get(name, "")[:5000] for name in names}
+    hidden = {name: given[name][:20000] for name in ("version", "opened") if name in given}
+    labels = await pickers.labels(request.app.state.pool, principal.tenant_id, typed)
+    return Refused(key, typed, Rejected(200), hidden=hidden, labels=labels)
 
 
 async def show(
@@ -117,15 +134,13 @@ async def _dialogs(
         )
         head.append(reopen)
     else:
-        head.append(dialogs.edit(found, await _references(pool, tenant_id, found)))
+        head.append(dialogs.edit(found))
         head.append(dialogs.action(ACTIONS["status"], {"status": found["status"]}))
-        engineers = await _options(pool, tenant_id, "engineer", found["engineer"])
+        engineer = {"engineer_id": str(found["engineer"]["id"])}
+        labels = {"engineer_id": found["engineer"]["name"]}
         head.append(
             dialogs.action(
-                ACTIONS["engineer"],
-                {"engineer_id": str(found["engineer"]["id"])},
-                options={"engineer_id": engineers},
-                opener="Assign engineer",
+                ACTIONS["engineer"], engineer, labels=labels, pickers=True, opener="Assign engineer"
             )
         )
     here = [
@@ -152,26 +167,6 @@ def _defaults(path: str, content: Any) -> dict[str, str] | None:
     if path == "billing" and content and content.get("billing"):
         return shown(ACTIONS["billing"].fields, content["billing"])
     return None
-
-
-async def _options(
-    pool: asyncpg.Pool, tenant_id: str, kind: str, chosen: dict[str, Any] | None
-) -> list[Option]:
-    """A select's entries: the active ones, and the one chosen now even if deactivated since."""
-    found = await choices.options(pool, tenant_id, kind)
-    if chosen and all(o.value != str(chosen["id"]) for o in found):
-        label = chosen.get("name") or f"{chosen.get('number')} — {chosen.get('title')}"
-        found.insert(0, Option(str(chosen["id"]), f"{label} (deactivated)"))
-    return found
-
-
-async def _references(
-    pool: asyncpg.Pool, tenant_id: str, found: dict[str, Any]
-) -> dict[str, list[Option]]:
-    return {
-        name: await _options(pool, tenant_id, kind, found.get(key))
-        for name, (kind, key) in REFERENCES.items()
-    }
 
 
 def _orphan_message(refused: Any) -> str:
