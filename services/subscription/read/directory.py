@@ -67,7 +67,8 @@ async def list_entries(
     walk: int = WALK,
 ) -> Page:
     """One page of the tenant's entries of one kind; a search as in `_searched`."""
-    where, args = ["tenant_id = $1", "kind = $2"], [tenant_id, kind]
+    where = ["tenant_id = $1", "kind = $2"]
+    args: list[Any] = [tenant_id, kind]
     if active is not None:
         args.append(active)
         where.append(f"active = ${len(args)}")
@@ -122,7 +123,8 @@ async def _searched(
     matches = _page([*where, found], sort, n + 2)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(BY_TRIGRAMS)  # bitmap scans only: never the name index row by row
-        return await conn.fetch(matches, *args, pattern, rows)
+        found_rows: list[asyncpg.Record] = await conn.fetch(matches, *args, pattern, rows)
+    return found_rows
 
 
 def _page(where: list[str], sort: Sort, limit: int) -> str:

@@ -29,6 +29,7 @@ from services.subscription.web.pages import caught_up, render, templates, with_q
 from services.subscription.web.session import PageError, SignedIn, Writer
 
 router = APIRouter(prefix="/admin/pick", include_in_schema=False)
+PICKED = frozenset(BY_FIELD)  # the form fields a picker stands for
 MATCHES = 20  # a type-ahead list
 PAGE_SIZE = 50  # the page without JavaScript
 SEARCH_SUFFIX = "_search"  # the visible text box beside the field's hidden id

@@ -174,7 +174,7 @@ async def _form(
         "new.html",
         status,
         fields=NEW_SUBSCRIPTION,
-        pickers=pickers.BY_FIELD,
+        pickers=pickers.PICKED,
         values=shown,
         # The pickers' boxes: what was typed in them, or the names of the entries chosen.
         labels=await pickers.labels(pool, principal.tenant_id, shown) | (searched or {}),
