@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.imports import JobState
 from contracts.subscription import Status
+from contracts.values import check_text
 
 # The most subscriptions one bulk change may touch (a filter matching more is refused).
 MAX_BULK_ROWS = 100_000
@@ -29,7 +31,13 @@ MAX_BULK_ROWS = 100_000
 BATCH_KIND_HEADER = "Wispgate-Batch-Kind"
 BULK_KIND = "bulk"
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# As the status change's own reason: up to 500 characters, line breaks allowed, no control
+# characters (refused here, once, rather than by every row's decider).
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(partial(check_text, multiline=True)),
+]
 
 
 def row_key(job_id: UUID, subscription_id: UUID) -> str:

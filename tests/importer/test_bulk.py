@@ -210,6 +210,7 @@ async def test_bulk_refuses_read_tokens_and_hostile_bodies(
         ({"filter": {}, "action": {**status, "status": "Sleeping"}}, "/action/status/status"),
         ({"filter": {}, "action": {"type": "status", "status": "Active"}}, "/action/status/reason"),
         ({"filter": {}, "action": {**status, "reason": "x" * 501}}, "/action/status/reason"),
+        ({"filter": {}, "action": {**status, "reason": "a\x00b"}}, "/action/status/reason"),
         (
             {"filter": {}, "action": {"type": "engineer", "engineer_id": str(uuid.uuid4())}},
             "/action/engineer_id",
