@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from services.subscription.web.pages import with_query
 
 FIELD_NAME = re.compile(r"[a-z][a-z_]{0,39}")
-MAX_BACK = 8_000  # characters: far below what browsers and the server take in a URL
+MAX_BACK = 64_000  # characters: a form with a long description; browsers and uvicorn take more
 
 
 @dataclass(frozen=True)
