@@ -191,7 +191,8 @@ async def test_a_conflicting_edit_keeps_what_was_typed_and_shows_what_changed(
     created, url = await opened(browser, pool)
     page = await browser.get(url)
     other = await browser.api.patch(
-        f"/api/v1/subscriptions/{created['id']}", json={"name": "Renamed by Bob"}
+        f"/api/v1/subscriptions/{created['id']}",
+        json={"name": "Renamed by Bob", "organization_id": None},
     )
     assert other.status_code == 200
     await caught_up(pool)
@@ -206,6 +207,10 @@ async def test_a_conflicting_edit_keeps_what_was_typed_and_shows_what_changed(
     assert "Typed by Ann</textarea>" in field_in(conflict, "edit", "description")
     assert "Saved meanwhile" not in field_in(conflict, "edit", "description")
     assert dialog_form(conflict, "edit")["version"] == "2"
+    # Bob's cleared organization, which Ann's form did not change, is taken into it.
+    assert dialog_form(conflict, "edit")["organization_id"] == ""
+    assert dialog_form(conflict, "edit")["organization_id_search"] == ""
+    assert "(none)" in dialog_html(conflict, "edit")
     summary = (await browser.api.get(f"/api/v1/subscriptions/{created['id']}")).json()
     assert summary["name"] == "Renamed by Bob"  # nothing overwritten
 
@@ -214,6 +219,7 @@ async def test_a_conflicting_edit_keeps_what_was_typed_and_shows_what_changed(
     await caught_up(pool)
     summary = (await browser.api.get(f"/api/v1/subscriptions/{created['id']}")).json()
     assert (summary["name"], summary["description"]) == ("Home 75M", "Typed by Ann")
+    assert summary["organization"] is None
 
 
 async def test_an_edit_goes_on_when_someone_changed_something_else(
@@ -221,16 +227,18 @@ async def test_an_edit_goes_on_when_someone_changed_something_else(
 ) -> None:
     created, url = await opened(browser, pool)
     page = await browser.get(url)
-    moved = await browser.api.post(
-        f"/api/v1/subscriptions/{created['id']}/status", json={"status": "Suspended"}
-    )
-    assert moved.status_code == 200
+    base = f"/api/v1/subscriptions/{created['id']}"
+    moved = await browser.api.post(f"{base}/status", json={"status": "Suspended"})
+    noted = await browser.api.patch(base, json={"description": "Bob's note"})
+    assert moved.status_code == 200 and noted.status_code == 200
     await caught_up(pool)
-    done = await send(browser, page, "edit", f"{url}/edit", description="Roof mount")
+    # Ann's form changes the name only: Bob's description and status stay as he saved them.
+    done = await send(browser, page, "edit", f"{url}/edit", name="Ann's name")
     assert done.status_code == 303, done.text
     await caught_up(pool)
-    summary = (await browser.api.get(f"/api/v1/subscriptions/{created['id']}")).json()
-    assert summary["description"] == "Roof mount" and summary["status"] == "Suspended"
+    summary = (await browser.api.get(base)).json()
+    assert (summary["name"], summary["description"]) == ("Ann's name", "Bob's note")
+    assert summary["status"] == "Suspended"
 
 
 async def test_a_service_with_every_field_added_edited_and_removed(

@@ -19,7 +19,12 @@ from services.subscription.usecases import inputs
 from services.subscription.usecases.calls import Call, Result
 from services.subscription.web import pickers
 from services.subscription.web.actions import ACTIONS, EDIT, ITEMS, Action, ItemForm
-from services.subscription.web.dialogs import Refused, opened, subscription_values
+from services.subscription.web.dialogs import (
+    Refused,
+    opened,
+    subscription_labels,
+    subscription_values,
+)
 from services.subscription.web.fields import EDIT_SUBSCRIPTION, REFUND
 from services.subscription.web.forms import (
     Rejected,
@@ -91,7 +96,8 @@ class Picked:
         """The refusal with the unchosen boxes' errors and the boxes as they were typed."""
         fields = {**refused.fields, **self.unchosen}
         found = replace(refused, fields=fields)
-        return Refused(key, typed, _within(found, typed), labels=self.searched, **more)
+        labels = more.pop("labels", self.searched)
+        return Refused(key, typed, _within(found, typed), labels=labels, **more)
 
 
 def _action_route(action: Action) -> Callable[..., Awaitable[Response]]:
@@ -145,15 +151,17 @@ async def edit(request: Request, subscription_id: UUID, principal: Writer) -> Re
             await _edit(request, principal, subscription_id, data, version)
         except Stale as stale:
             now = await _summary_at(request, principal, subscription_id, stale.current)
-            theirs = _theirs(now, shown, typed)
-            if theirs or now is None:
-                notes = {name: _label(now, name) for name in theirs} if now else {}
+            if now is None:
+                raise
+            merged = Merge.of(now, shown, typed)
+            if merged.clash or now["version"] < stale.current:
                 conflict = picked.refused(
-                    EDIT, typed, _conflict(stale, theirs), notes=notes, hidden=_next(now)
-                )
+                    EDIT, merged.typed, _conflict(merged.clash), notes=merged.notes(now),
+                    hidden=_next(now), labels=merged.labels(now, picked.searched),
+                )  # fmt: skip
                 return await show(request, principal, subscription_id, tab, refused=conflict)
-            # Someone changed something else (its status, a service): these fields are as the
-            # form showed them, so the edit goes on at the version that shows them.
+            # Nobody else changed what was typed here (they changed other fields, its status, a
+            # service): only the fields changed in this form are sent, at the version read now.
             await _edit(request, principal, subscription_id, data, int(now["version"]))
     except Rejected as refused:
         refusal = picked.refused(EDIT, typed, refused)
@@ -189,16 +197,36 @@ async def _summary_at(
         await asyncio.sleep(0.05)
 
 
-def _theirs(
-    now: dict[str, Any] | None, shown: dict[str, str] | None, typed: dict[str, str]
-) -> list[str]:
-    """The fields someone else changed since the form was opened (without what it showed: the
-    fields whose saved value differs from what was typed)."""
-    if now is None:
-        return []
-    saved = subscription_values(now)
-    before = shown if shown is not None else typed
-    return [name for name in typed if saved[name] != before.get(name, "")]
+@dataclass(frozen=True)
+class Merge:
+    """The edit form against what someone else saved since it was opened: the fields both
+    changed differently clash; those only they changed take their value."""
+
+    typed: dict[str, str]  # the form to show again: what was typed, and theirs where it was not
+    clash: list[str]
+    theirs: list[str]
+
+    @classmethod
+    def of(cls, now: dict[str, Any], shown: dict[str, str] | None, typed: dict[str, str]) -> Merge:
+        saved = subscription_values(now)
+        if shown is None:  # what the form showed is unknown: every difference clashes
+            differ = [name for name in typed if saved[name] != typed[name]]
+            return cls(dict(typed), differ, differ)
+        mine = set(changes(typed, shown))
+        theirs = [name for name in typed if saved[name] != shown.get(name, "")]
+        clash = [name for name in theirs if name in mine and typed[name] != saved[name]]
+        taken = {name: saved[name] for name in theirs if name not in mine}
+        return cls({**typed, **taken}, clash, theirs)
+
+    def notes(self, now: dict[str, Any]) -> dict[str, str]:
+        """What they saved, said beside each field they changed."""
+        return {name: _label(now, name) for name in self.theirs}
+
+    def labels(self, now: dict[str, Any], searched: dict[str, str]) -> dict[str, str]:
+        """The pickers' boxes: as typed, or the names of the entries they chose."""
+        saved = subscription_labels(now)
+        taken = {name: saved.get(name, "") for name in self.theirs if name not in self.clash}
+        return {**searched, **taken}
 
 
 def _label(now: dict[str, Any], name: str) -> str:
@@ -212,9 +240,12 @@ def _label(now: dict[str, Any], name: str) -> str:
     return str(entry.get("name") or f"{entry.get('number')} — {entry.get('title')}")
 
 
-def _conflict(stale: Stale, theirs: list[str]) -> Rejected:
-    if not theirs:
-        message = "Someone else changed this subscription meanwhile. Save again to apply yours."
+def _conflict(clash: list[str]) -> Rejected:
+    if not clash:
+        message = (
+            "Someone else changed this subscription meanwhile; what they saved is shown under "
+            "each field they changed. Save again to apply this form."
+        )
     else:
         message = (
             "Someone else changed this subscription since you opened this form; what they saved "
