@@ -22,6 +22,9 @@ class ServiceSettings(BaseSettings):
     )
     # One server, or a cluster's servers separated by commas: `nats://a:4222,nats://b:4222`.
     nats_url: str = Field("nats://127.0.0.1:4222", alias="NATS_URL")
+    # Copies JetStream keeps of each stream (1 on one server; 3 on a cluster of three or more).
+    # Setup applies a change to an existing stream in place, keeping its messages.
+    stream_replicas: int = Field(1, alias="WISPGATE_STREAM_REPLICAS", ge=1, le=5)
     namespace: str = Field("wispgate", alias="WISPGATE_NAMESPACE", pattern=NAMESPACE_PATTERN)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     # A statement running longer is cancelled (a query planned badly must not hold a pool).
@@ -48,11 +51,16 @@ class ServiceSettings(BaseSettings):
         return self.nats_url.split(",")
 
     async def create_pool(self, application_name: str, size: int) -> Pool:
-        """A pool on this service's database with its statement and acquire timeouts."""
+        """A pool on this service's database with its statement and acquire timeouts.
+
+        It opens no connection up front: a process started while PostgreSQL is away (restarted
+        by its supervisor during an outage) comes up, and connects once the server answers.
+        """
         return await create_pool(
             self.dsn,
             application_name,
             size,
             statement_timeout=self.statement_timeout,
             acquire_timeout=self.acquire_timeout,
+            min_size=0,
         )

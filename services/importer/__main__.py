@@ -27,7 +27,7 @@ def setup() -> None:
     configure(settings.log_level)
     applied = postgres.prepare(settings.dsn, MIGRATIONS)
     asyncio.run(_with_pool(settings, publish_quotas))
-    asyncio.run(ensure_stream(settings.nats_url, settings.namespace))
+    asyncio.run(ensure_stream(settings.nats_url, settings.namespace, settings.stream_replicas))
     typer.echo(f"imports schema: {applied} migration(s) applied; imports stream ready")
 
 

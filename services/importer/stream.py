@@ -16,12 +16,12 @@ MAX_AGE_SECONDS = 7 * 86400.0
 # The API may send a wake-up again (with the import id as Nats-Msg-Id): within this window the
 # broker keeps one.
 DUPLICATE_WINDOW_SECONDS = 120.0
-# Fields setup brings an existing stream to; every other one an operator may have tuned (replicas,
-# limits, placement) is kept.
-MANAGED_FIELDS = ("subjects", "max_age", "duplicate_window", "discard")
+# Fields setup brings an existing stream to; every other one an operator may have tuned (limits,
+# placement) is kept. The durable consumer follows the stream's replicas.
+MANAGED_FIELDS = ("subjects", "max_age", "duplicate_window", "discard", "num_replicas")
 
 
-def stream_config(namespace: str) -> StreamConfig:
+def stream_config(namespace: str, replicas: int = 1) -> StreamConfig:
     """Configuration of the imports stream of a namespace."""
     return StreamConfig(
         name=imports_stream(check_namespace(namespace)),
@@ -32,9 +32,10 @@ def stream_config(namespace: str) -> StreamConfig:
         storage=StorageType.FILE,
         max_age=MAX_AGE_SECONDS,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
-async def ensure_stream(nats_url: str, namespace: str) -> None:
+async def ensure_stream(nats_url: str, namespace: str, replicas: int = 1) -> None:
     """Create the imports stream, or bring an existing one to these settings; idempotent."""
-    await broker.ensure_stream(nats_url, stream_config(namespace), MANAGED_FIELDS)
+    await broker.ensure_stream(nats_url, stream_config(namespace, replicas), MANAGED_FIELDS)

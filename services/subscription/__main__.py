@@ -27,7 +27,14 @@ def setup() -> None:
     settings = get_settings()
     configure(settings.log_level)
     applied = postgres.prepare(settings.dsn, MIGRATIONS)
-    asyncio.run(ensure_stream(settings.nats_url, settings.namespace, settings.stream_max_age_days))
+    asyncio.run(
+        ensure_stream(
+            settings.nats_url,
+            settings.namespace,
+            settings.stream_max_age_days,
+            settings.stream_replicas,
+        )
+    )
     typer.echo(f"database ready ({applied} migrations applied), stream ready")
 
 

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 DUPLICATE_WINDOW_SECONDS = 600.0
 
 
-def stream_config(namespace: str, max_age_days: float = 7.0) -> StreamConfig:
+def stream_config(namespace: str, max_age_days: float = 7.0, replicas: int = 1) -> StreamConfig:
     """Configuration of the events stream of a namespace."""
     return StreamConfig(
         name=events_stream(check_namespace(namespace)),
@@ -51,17 +51,20 @@ def stream_config(namespace: str, max_age_days: float = 7.0) -> StreamConfig:
         storage=StorageType.FILE,
         max_age=max_age_days * 86400,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
-# Fields setup brings an existing stream to; every other one an operator may have tuned (replicas,
-# limits, placement) is kept.
-MANAGED_FIELDS = ("subjects", "max_age", "duplicate_window", "retention", "discard")
+# Fields setup brings an existing stream to; every other one an operator may have tuned (limits,
+# placement) is kept.
+MANAGED_FIELDS = ("subjects", "max_age", "duplicate_window", "retention", "discard", "num_replicas")
 
 
-async def ensure_stream(nats_url: str, namespace: str, max_age_days: float = 7.0) -> None:
+async def ensure_stream(
+    nats_url: str, namespace: str, max_age_days: float = 7.0, replicas: int = 1
+) -> None:
     """Create the events stream, or bring an existing one to these settings; idempotent."""
-    await ensure(nats_url, stream_config(namespace, max_age_days), MANAGED_FIELDS)
+    await ensure(nats_url, stream_config(namespace, max_age_days, replicas), MANAGED_FIELDS)
 
 
 async def nats_ready(nats_url: str, namespace: str, wait_seconds: float = 1.0) -> bool:
