@@ -79,6 +79,9 @@ async def test_add_edit_deactivate_and_reactivate_a_contact(
     assert body["name"] == "Wanjiru Kamau-Otieno" and body["phone"] is None  # a blank clears
 
     page = await browser.get(path)
+    too_long = await browser.submit(page, f"{path}/deactivate", {"reason": "x" * 501})
+    assert too_long.status_code == 422 and 'class="form-error"' in too_long.text
+    assert 'value="' + "x" * 501 + '"' in too_long.text  # what was typed is kept
     gone = await browser.submit(page, f"{path}/deactivate", {"reason": "Moved away"})
     assert location(gone).endswith("saved=deactivated")
     await caught_up(pool)
