@@ -297,9 +297,16 @@ async def test_hotspot_accounts_and_devices_edited_and_removed(
 ) -> None:
     created, url = await opened(browser, pool)
     api, base = browser.api, f"/api/v1/subscriptions/{created['id']}"
-    hotspot = await api.post(f"{base}/hotspots", json={"login": "voucher-1", "profile": "1h"})
+    expires = "2026-12-31T23:59:30+00:00"
+    hotspot = await api.post(
+        f"{base}/hotspots", json={"login": "voucher-1", "profile": "1h", "expires_at": expires}
+    )
     device = await api.post(f"{base}/devices", json={"name": "Roof CPE", "type": "CPE"})
-    assert hotspot.status_code == 201 and device.status_code == 201
+    service = await api.post(
+        f"{base}/services", json={"plan": "Air 20", "download_max_mbps": 20, "upload_max_mbps": 5}
+    )
+    assert hotspot.status_code == 201 and device.status_code == 201, hotspot.text
+    assert service.status_code == 201, service.text
     await caught_up(pool)
 
     hotspots = await browser.get(f"{url}?tab=hotspot")
@@ -307,6 +314,7 @@ async def test_hotspot_accounts_and_devices_edited_and_removed(
     action = f"{url}/hotspots/{hotspot.json()['id']}"
     blank = await send(browser, hotspots, key, action, login="")
     assert blank.status_code == 422 and "required" in field_in(blank, key, "login")
+    assert dialog_form(hotspots, key)["expires_at"] == "2026-12-31T23:59"  # shown in UTC
     done = await send(browser, hotspots, key, action, profile="1 day", data_limit_mb="500")
     assert done.status_code == 303, done.text
 
@@ -315,13 +323,23 @@ async def test_hotspot_accounts_and_devices_edited_and_removed(
     action = f"{url}/devices/{device.json()['id']}"
     bad_mac = await send(browser, devices, key, action, mac="not a mac")
     assert bad_mac.status_code == 422 and 'class="field-error"' in field_in(bad_mac, key, "mac")
-    done = await send(browser, devices, key, action, vendor="Ubiquiti", model="LiteBeam")
+    assert "Air 20" in field_in(devices, key, "service_id")
+    done = await send(
+        browser, devices, key, action,
+        vendor="Ubiquiti", model="LiteBeam", service_id=service.json()["id"],
+    )  # fmt: skip
     assert done.status_code == 303, done.text
     await caught_up(pool)
+    hotspot_now = (await api.get(f"{base}/hotspots")).json()
+    hotspot_now = hotspot_now["items"] if isinstance(hotspot_now, dict) else hotspot_now
+    # The moment not touched in the form is not sent: its seconds are kept.
+    assert hotspot_now[0]["expires_at"].startswith("2026-12-31T23:59:30")
+    assert hotspot_now[0]["data_limit_mb"] == 500
 
     assert ">1 day</td>" in (await browser.get(f"{url}?tab=hotspot")).text
     devices = await browser.get(f"{url}?tab=devices")
     assert ">Ubiquiti</td>" in devices.text and ">LiteBeam</td>" in devices.text
+    assert ">Air 20</td>" in devices.text
     gone = await send(browser, devices, f"remove-devices-{device.json()['id']}", f"{action}/remove")
     assert gone.status_code == 303
     hotspots = await browser.get(f"{url}?tab=hotspot")

@@ -272,10 +272,11 @@ def _item_routes(path: str, item: ItemForm) -> None:
         cases = request.app.state.usecases
         try:
             required(item.fields, typed)
-            changed = changes(typed, opened_values(form))
+            zone = browser_zone(form)
+            changed = changes(typed, opened_values(form), item.moments, zone)
             data = validated(
                 item.kind.patch_model,
-                patch_body(changed, item.lists, item.moments, browser_zone(form)),
+                patch_body(changed, item.lists, item.moments, zone),
             )
             pending = cases.account.update_item(
                 page_call(principal), item.kind, subscription_id, item_id, data

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -91,12 +92,34 @@ def opened(form: FormData) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in found.items() if isinstance(v, str)}
 
 
-def changes(typed: dict[str, str], shown: dict[str, str] | None) -> dict[str, str]:
+def changes(
+    typed: dict[str, str],
+    shown: dict[str, str] | None,
+    moments: Iterable[str] = (),
+    zone: str = "Z",
+) -> dict[str, str]:
     """What was typed differently from what the form showed (everything without `shown`), so
-    that an edit changes only those fields and leaves another person's changes to others."""
+    that an edit changes only those fields and leaves another person's changes to others. A
+    moment is compared as the instant it names (shown in UTC, typed in the browser's zone)."""
     if shown is None:
         return dict(typed)
-    return {name: text for name, text in typed.items() if shown.get(name, "") != text}
+    moments = set(moments)
+    return {
+        name: text
+        for name, text in typed.items()
+        if not _same(shown.get(name, ""), text, zone if name in moments else None)
+    }
+
+
+def _same(shown: str, typed: str, zone: str | None) -> bool:
+    if shown == typed or zone is None:
+        return shown == typed
+    try:
+        then = datetime.fromisoformat(shown if ZONED.search(shown) else shown + "Z")
+        now = datetime.fromisoformat(typed if ZONED.search(typed) else typed + zone)
+    except ValueError:
+        return False
+    return then == now
 
 
 def patch_body(
