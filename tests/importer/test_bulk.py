@@ -230,6 +230,8 @@ async def test_bulk_refuses_read_tokens_and_hostile_bodies(
     )
     assert bad_json.status_code in (400, 422)
     assert (await http.get(f"{BULK}/{uuid.uuid4()}")).status_code == 404
+    queued = await submitted(http, {"subscription_ids": [made[0]["id"]], "action": status})
+    assert (await http.get(f"/api/v1/imports/{queued}")).status_code == 404
     assert (await http.get(f"{BULK}/not-a-uuid")).status_code == 422
 
 

@@ -33,11 +33,15 @@ QUEUE_FULL = "WGQ01"
 JOB = """
 select id, state, dry_run, filename, rows_total, rows_processed, rows_created, rows_skipped,
        rows_failed, position, message, report_cut, report_deleted_at
-from imports.job_states where tenant_id = $1 and id = $2
+from imports.job_states where tenant_id = $1 and id = $2 and kind = 'import'
 """
 REPORT_DELETED = "select report_deleted_at from imports.job_states where id = $1"
 ORIGIN = "select tenant_id, actor, state, dry_run from imports.job_states where id = $1"
-EXISTS = "select exists (select 1 from imports.job_states where tenant_id = $1 and id = $2)"
+EXISTS = """
+select exists (
+    select 1 from imports.job_states where tenant_id = $1 and id = $2 and kind = 'import'
+)
+"""
 ERRORS = """
 select sheet_row as row, column_name as column, message from imports.job_errors
 where job_id = $1 order by sheet_row, seq limit $2
