@@ -90,7 +90,10 @@
 
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[data-dialog]");
-    if (link && showDialog(document.getElementById(link.dataset.dialog))) {
+    var target = link && document.getElementById(link.dataset.dialog);
+    if (target && showDialog(target)) {
+      // Closed again, the dialog gives the focus back to the button that opened it.
+      target.addEventListener("close", function () { link.focus(); }, { once: true });
       event.preventDefault();
       return;
     }
