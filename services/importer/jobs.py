@@ -63,7 +63,10 @@ COMPLETE = f"""
 update imports.jobs
 set state = 'completed', position = greatest(position, $3), finished_at = now(),
     updated_at = now(),
-    message = case when report_cut then format(
+    message = case when report_cut and kind = 'bulk' then format(
+        '%s subscriptions were refused; the first %s are kept with their reason.',
+        to_char(rows_failed, 'FM999,999,999'), to_char(rows_reported, 'FM999,999,999'))
+    when report_cut then format(
         '%s rows failed; the report keeps the first %s of them: fix those and upload the file'
         ' again to see the rest (the rows already imported are skipped).',
         to_char(rows_failed, 'FM999,999,999'), to_char(rows_reported, 'FM999,999,999')) end
