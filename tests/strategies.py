@@ -41,8 +41,10 @@ SUBSCRIPTIONS = _slots(1, 2)
 DIRECTORY: Mapping[DirectoryKind, tuple[UUID, ...]] = {
     kind: _slots(2 + i, 2) for i, kind in enumerate(KINDS)
 }
-SERVICES, HOTSPOTS, DEVICES = _slots(10, 2), _slots(11, 2), _slots(12, 2)
+# Services: slot 0 on a custom plan and slot 2 on plan 0, both made by `scaffold`.
+SERVICES, HOTSPOTS, DEVICES = _slots(10, 3), _slots(11, 2), _slots(12, 2)
 PAYMENTS, REFUNDS, TOUCHPOINTS = _slots(13, 2), _slots(14, 3), _slots(15, 2)
+PLANS = _slots(16, 3)  # slot 0 made by `scaffold`, slot 1 priced in another currency
 SLOTS = (
     *SUBSCRIPTIONS,
     *(i for ids in DIRECTORY.values() for i in ids),
@@ -52,6 +54,7 @@ SLOTS = (
     *PAYMENTS,
     *REFUNDS,
     *TOUCHPOINTS,
+    *PLANS,
 )
 
 
@@ -325,6 +328,7 @@ SERVICE_OPTIONAL = {
     "parent_node": maybe(texts(100)),
     "installation_address": maybe(texts(500)),
     "status": choice(("active", "disabled")),
+    "plan_id": maybe(mostly(st.sampled_from(PLANS).map(str), any_text, 7)),
 }
 service_fields = _fields(SERVICE_REQUIRED, SERVICE_OPTIONAL)
 service_changes = st.fixed_dictionaries({}, optional={**SERVICE_REQUIRED, **SERVICE_OPTIONAL})
@@ -367,6 +371,24 @@ payment_fields = _fields(
     {"amount": money, "currency": currencies, "method": texts(50), "paid_at": moment_values},
     {"reference": maybe(texts(100))},
 )
+
+
+PLAN_REQUIRED = {
+    "name": texts(100),
+    "download_max_mbps": wholes(high=1_000_000),
+    "upload_max_mbps": wholes(high=1_000_000),
+    "price": money,
+    "currency": currencies,
+    "cycle": choice(("monthly", "quarterly", "semiannual", "annual")),
+}
+PLAN_OPTIONAL = {
+    "download_min_mbps": maybe(wholes(high=1_000_000)),
+    "upload_min_mbps": maybe(wholes(high=1_000_000)),
+    "qos_mode": maybe(texts(50)),
+    "data_cap_gb": maybe(wholes(high=10**7)),
+}
+plan_fields = _fields(PLAN_REQUIRED, PLAN_OPTIONAL)
+plan_changes = st.fixed_dictionaries({}, optional={**PLAN_REQUIRED, **PLAN_OPTIONAL})
 
 
 # --- Commands ----------------------------------------------------------------------------------
@@ -506,6 +528,13 @@ item_commands = st.one_of(
     _item(c.LinkDevice, "device_id", DEVICES, fields=device_fields),
     _item(c.UpdateDevice, "device_id", DEVICES, changes=device_changes),
     _item(c.UnlinkDevice, "device_id", DEVICES),
+    _item(c.ChangeServicePlan, "service_id", SERVICES, plan_id=st.sampled_from(PLANS)),
+)
+_plan_ids = st.sampled_from(PLANS)
+plan_commands = st.one_of(
+    st.builds(c.CreatePlan, plan_id=_plan_ids, fields=plan_fields, now=_now),
+    st.builds(c.EditPlan, plan_id=_plan_ids, changes=plan_changes, now=_now),
+    st.builds(c.RetirePlan, plan_id=_plan_ids, reason=maybe(texts(500)), now=_now),
 )
 account_commands = st.one_of(
     st.builds(c.SetBilling, subscription_id=subscription_ids, fields=billing_fields, now=_now),
@@ -529,13 +558,18 @@ account_commands = st.one_of(
 )
 
 commands: st.SearchStrategy[c.Command] = st.one_of(
-    directory_commands, lifecycle_commands, item_commands, item_commands, account_commands
+    directory_commands,
+    lifecycle_commands,
+    item_commands,
+    item_commands,
+    account_commands,
+    plan_commands,
 )
 
 
 def scaffold() -> list[c.Command]:
     """Valid commands that make slot 0 of every directory kind, of the subscriptions, and of
-    its services, hotspots, devices and payments."""
+    its services, hotspots, devices and payments; two plans, and a service on plan 0."""
     fields: dict[DirectoryKind, dict[str, str | None]] = {
         "contact": {"name": "Jane Doe", "email": "jane@example.net"},
         "organization": {"name": "Acme Farms"},
@@ -559,12 +593,26 @@ def scaffold() -> list[c.Command]:
             now=NOW,
         )
     )
+    plan = {
+        "name": "Home 30", "download_max_mbps": 30, "upload_max_mbps": 10, "price": "30.00",
+        "currency": "USD", "cycle": "monthly",
+    }  # fmt: skip
+    made += [
+        c.CreatePlan(plan_id=PLANS[0], fields=plan, now=NOW),
+        c.CreatePlan(plan_id=PLANS[1], fields={**plan, "currency": "EUR"}, now=NOW),
+    ]
     sub = SUBSCRIPTIONS[0]
     service = {"plan": "Home 50M", "download_max_mbps": 50, "upload_max_mbps": 10}
     device = {"name": "CPE", "type": "cpe", "service_id": str(SERVICES[0])}
     payment = {"amount": "49.90", "currency": "USD", "method": "cash", "paid_at": NOW.isoformat()}
     made += [
         c.AddService(subscription_id=sub, service_id=SERVICES[0], fields=service, now=NOW),
+        c.AddService(
+            subscription_id=sub,
+            service_id=SERVICES[2],
+            fields={"plan_id": str(PLANS[0]), "upload_max_mbps": 20},
+            now=NOW,
+        ),
         c.AddHotspot(subscription_id=sub, hotspot_id=HOTSPOTS[0], fields={"login": "g1"}, now=NOW),
         c.LinkDevice(subscription_id=sub, device_id=DEVICES[0], fields=device, now=NOW),
         c.RecordPayment(subscription_id=sub, payment_id=PAYMENTS[0], fields=payment, now=NOW),

@@ -7,12 +7,19 @@ from collections.abc import Sequence
 from .directory import DirectoryProjection
 from .history import HistoryProjection
 from .inner import InnerProjection
+from .plans import PlansProjection
 from .projection import Projection
 from .subscriptions import SubscriptionsProjection
 
 PROJECTIONS: dict[str, type[Projection]] = {
     p.name: p
-    for p in (DirectoryProjection, SubscriptionsProjection, HistoryProjection, InnerProjection)
+    for p in (
+        DirectoryProjection,
+        SubscriptionsProjection,
+        HistoryProjection,
+        InnerProjection,
+        PlansProjection,
+    )
 }
 
 

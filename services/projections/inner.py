@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from contracts import inner as ev
+from contracts import plans as pev
 from contracts import subscription as sev
 from plumbing.eventlog import StoredEvent
 
@@ -21,8 +22,16 @@ from .projection import Projection
 SERVICE_COLUMNS = (
     "plan", "download_max_mbps", "upload_max_mbps", "download_min_mbps", "upload_min_mbps",
     "qos_mode", "ipv4", "ipv6", "pppoe_username", "mac", "parent_node", "installation_address",
-    "status",
+    "status", "plan_id", "overrides",
 )  # fmt: skip
+SHAPING = (
+    "download_max_mbps",
+    "upload_max_mbps",
+    "download_min_mbps",
+    "upload_min_mbps",
+    "qos_mode",
+)
+PLAN_COLUMNS = ("name", *SHAPING)
 HOTSPOT_COLUMNS = (
     "login",
     "profile",
@@ -77,6 +86,30 @@ SERVICE = _upsert(
 SERVICE_STATUS = (
     "update {services} set status = $3, updated_at = $4 where tenant_id = $1 and id = $2"
 )
+# A service on a plan follows the plan's name and rates as this projection last saw the plan,
+# but for its overrides: after each of its own events, and after each edit of the plan.
+_FOLLOW = f"""
+update {{services}} s set plan = p.name, {
+    ", ".join(
+        f"{c} = case when '{c}' = any(s.overrides) then s.{c} else p.{c} end" for c in SHAPING
+    )
+}
+from {{service_plans}} p
+where p.tenant_id = s.tenant_id and p.id = s.plan_id and s.tenant_id = $1 and s.%s = $2
+"""
+FOLLOW_SERVICE = _FOLLOW % "id"
+FOLLOW_PLAN = _FOLLOW % "plan_id"
+PLAN_CHANGED = f"""
+update {{services}} set plan_id = $3, plan = $4, {
+    ", ".join(f"{c} = ${i}" for i, c in enumerate(SHAPING, start=5))
+}, overrides = ${5 + len(SHAPING)}, updated_at = ${6 + len(SHAPING)}
+where tenant_id = $1 and id = $2
+"""
+SERVICE_PLAN = f"""
+insert into {{service_plans}} (tenant_id, id, {", ".join(PLAN_COLUMNS)})
+values ($1, $2, {", ".join(f"${i}" for i in range(3, 3 + len(PLAN_COLUMNS)))})
+on conflict (tenant_id, id) do update set {", ".join(f"{c} = excluded.{c}" for c in PLAN_COLUMNS)}
+"""
 HOTSPOT = _upsert("hotspots", HOTSPOT_COLUMNS)
 DEVICE = _upsert("devices", DEVICE_COLUMNS)
 REMOVE = "delete from {%s} where tenant_id = $1 and id = $2"
@@ -111,6 +144,8 @@ _TYPES = (
     sev.SubscriptionStatusChanged,
     sev.SubscriptionReopened,
     *ev.InnerEvent.__args__,
+    pev.PlanCreated,
+    pev.PlanEdited,
 )
 
 
@@ -118,7 +153,7 @@ class InnerProjection(Projection):
     name = "inner"
     tables = (
         "subscription_statuses", "services", "hotspots", "devices", "billing", "payments",
-        "refunds", "touchpoints",
+        "refunds", "touchpoints", "service_plans",
     )  # fmt: skip
     handles = frozenset(m.model_fields["type"].default for m in _TYPES)
 
@@ -138,7 +173,23 @@ class InnerProjection(Projection):
                 status = p.to_status.value
                 return [(STATUS, (t, sub, status)), (SERVICES_FOLLOW_STATUS, (t, sub, status))]
             case ev.ServiceAdded() | ev.ServiceUpdated():
-                return [(SERVICE, (t, sub, p.service_id, *_values(p, SERVICE_COLUMNS), at))]
+                upsert = (SERVICE, (t, sub, p.service_id, *_values(p, SERVICE_COLUMNS), at))
+                if p.plan_id is None:
+                    return [upsert]
+                return [upsert, (FOLLOW_SERVICE, (t, p.service_id))]
+            case ev.ServicePlanChanged():
+                moved = (t, p.service_id, p.to_plan_id, p.plan, *_values(p, SHAPING))
+                return [
+                    (PLAN_CHANGED, (*moved, p.overrides, at)),
+                    (FOLLOW_SERVICE, (t, p.service_id)),
+                ]
+            case pev.PlanCreated():
+                return [(SERVICE_PLAN, (t, event.stream_id, *_values(p, PLAN_COLUMNS)))]
+            case pev.PlanEdited():
+                return [
+                    (SERVICE_PLAN, (t, event.stream_id, *_values(p, PLAN_COLUMNS))),
+                    (FOLLOW_PLAN, (t, event.stream_id)),
+                ]
             case ev.ServiceStatusChanged():
                 return [(SERVICE_STATUS, (t, p.service_id, p.to_status, at))]
             case ev.ServiceRemoved():

@@ -128,6 +128,7 @@ SENTENCES: dict[str, Sentence] = {
         f"Service status changed from {p.from_status} to {p.to_status}"
     ),
     "subscription.service_removed": lambda p, _: "Service removed",
+    "subscription.service_plan_changed": lambda p, _: _plan_changed(p),
     "subscription.hotspot_added": lambda p, _: f"Hotspot account added: {p.login}",
     "subscription.hotspot_updated": lambda p, _: _updated("Hotspot account", p.login, p.changed),
     "subscription.hotspot_removed": lambda p, _: "Hotspot account removed",
@@ -146,7 +147,27 @@ SENTENCES: dict[str, Sentence] = {
     "subscription.touchpoint_logged": lambda p, _: (
         f"{p.kind.replace('_', ' ').capitalize()} logged: {_shortened(p.note)}"
     ),
+    "plan.created": lambda p, _: (
+        f"Plan {p.name} created: {p.price} {p.currency} {p.cycle}, "
+        f"{p.download_max_mbps}/{p.upload_max_mbps} Mbps"
+    ),
+    "plan.edited": lambda p, _: _updated("Plan", p.name, p.changed),
+    "plan.retired": lambda p, _: _with_reason("Plan retired", p.reason),
 }
+
+
+def _plan_changed(p: Any) -> str:
+    moved = (
+        f"Service plan changed from {p.from_plan} to {p.plan} "
+        f"({p.download_max_mbps}/{p.upload_max_mbps} Mbps)"
+    )
+    r = p.proration
+    if r is None:
+        return moved
+    return (
+        f"{moved}: credit {r.credit} {r.currency}, charge {r.charge} {r.currency} "
+        f"for {r.days_left} of {r.days_in_period} days"
+    )
 
 
 def _with_reason(sentence: str, reason: str | None) -> str:

@@ -21,6 +21,7 @@ from services.subscription.api import (
     imports,
     inner,
     libreqos,
+    plans,
     problems,
     subscriptions,
     system,
@@ -111,7 +112,9 @@ def api_routers() -> list[APIRouter]:
         bulk.router,  # likewise `/subscriptions/bulk/{job_id}`
         subscriptions.router,
         *inner.routers,
+        plans.service_plan,
         tabs.router,
         *directory.routers,
+        plans.router,
         imports.router,
     ]

@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 
 from contracts import Metadata
 from contracts.base import Command
-from contracts.commands import DeactivateEntry, EditEntry, ReactivateEntry, RegisterEntry
+from contracts.commands import (
+    CreatePlan,
+    DeactivateEntry,
+    EditEntry,
+    EditPlan,
+    ReactivateEntry,
+    RegisterEntry,
+    RetirePlan,
+)
 from plumbing.eventlog import REACHED
 from services.projections.catalog import PROJECTIONS
 from services.projections.runner import Catchup
@@ -34,6 +42,7 @@ order by d.position
 """
 LAST_POSITION = "select max(position) from events.events where tenant_id = $1"
 DIRECTORY = (RegisterEntry, EditEntry, DeactivateEntry, ReactivateEntry)
+PLANS = (CreatePlan, EditPlan, RetirePlan)
 
 
 async def carry_out(handlers: Handlers, ctx: Context, command: object) -> bool:
@@ -41,6 +50,8 @@ async def carry_out(handlers: Handlers, ctx: Context, command: object) -> bool:
     try:
         if isinstance(command, DIRECTORY):
             await handlers.directory(ctx, command)  # type: ignore[arg-type]
+        elif isinstance(command, PLANS):
+            await handlers.plan(ctx, command)  # type: ignore[arg-type]
         else:
             await handlers.subscription(ctx, command)  # type: ignore[arg-type]
     except (DomainError, ReservationTaken):

@@ -77,6 +77,7 @@ REFERENCES = {
     **{field: field for field in ("contact_id", "organization_id", "engineer_id")},
     "service_contract_id": "service_contract_id",
     "service_id": "linked_service_id",
+    "plan_id": "plan_id",
 }
 ITEMS = {"services": "service_id", "hotspots": "hotspot_id", "devices": "device_id"}
 
@@ -89,7 +90,8 @@ class Seeded:
 
 @pytest.fixture
 async def seeded(client_for: ClientFactory, pool: asyncpg.Pool) -> Seeded:
-    """A tenant with a token, a directory, two subscriptions, their items and an import job."""
+    """A tenant with a token, a directory, a plan, two subscriptions, their items and an import
+    job."""
     api = await client_for()
     own = await new_subscription(api)  # for the subscription's commands (may be closed)
     tabs = await new_subscription(api)  # for the tabs: stays open
@@ -114,6 +116,12 @@ async def seeded(client_for: ClientFactory, pool: asyncpg.Pool) -> Seeded:
     entries: dict[str, str] = own["refs"]  # type: ignore[assignment]
     ids = {f"entry:{field}": value for field, value in entries.items()}
     ids.update(tabs["refs"])  # type: ignore[call-overload]
+    plan = {"name": "Home 30", "download_max_mbps": 30, "upload_max_mbps": 10, "price": "30"}
+    made_plan = await api.post(
+        "/api/v1/plans", json={**plan, "currency": "USD", "cycle": "monthly"}
+    )
+    assert made_plan.status_code == 201, made_plan.text
+    ids["plan_id"] = made_plan.json()["id"]
     ids["own_subscription_id"] = str(own["id"])
     ids["subscription_id"] = str(tabs["id"])
     position = 0
@@ -152,7 +160,7 @@ def path_parameters(path: str, ids: dict[str, str]) -> dict[str, str]:
         chosen["subscription_id"] = ids["own_subscription_id" if own else "subscription_id"]
     if "{item_id}" in path:
         chosen["item_id"] = ids[ITEMS[path.split("/")[5]]]
-    for name in ("payment_id", "import_id", "job_id"):
+    for name in ("payment_id", "import_id", "job_id", "plan_id"):
         if f"{{{name}}}" in path:
             chosen[name] = ids[name]
     return chosen

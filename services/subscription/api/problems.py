@@ -24,6 +24,7 @@ from services.subscription.usecases.errors import (
     LostRace,
     NotClosed,
     NotFound,
+    PlanRetired,
     ReservationTaken,
     VersionMismatch,
     field_errors,
@@ -81,7 +82,8 @@ MEANINGS = {
     404: "No such resource in the caller's tenant",
     409: (
         "Conflict: a closed subscription (or an open one reopened), an active entry "
-        "reactivated, a value or address taken, or a concurrent change"
+        "reactivated, a retired plan given to a service, a value or address taken, or a "
+        "concurrent change"
     ),
     410: "Gone: retention deleted the error report",
     412: "If-Match does not match the current version (the ETag answers the current one)",
@@ -297,6 +299,8 @@ def domain_status(exc: DomainError) -> tuple[int, str]:
             return 409, "subscription-not-closed"
         case AlreadyActive():
             return 409, "entry-active"
+        case PlanRetired():
+            return 409, "plan-retired"
         case Conflict():
             return 409, "conflict"
         case Invalid():

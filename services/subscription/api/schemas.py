@@ -210,6 +210,10 @@ class Service(Out):
     parent_node: str | None
     installation_address: str | None
     status: ItemStatus
+    plan_id: UUID | None = Field(description="the catalogue plan; null: a custom plan")
+    overrides: list[str] = Field(
+        description="the rates and QoS mode set on the service; the others are its plan's"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -324,6 +328,33 @@ class Details(Out):
     service_information: list[ServiceInformation]
     hardware: list[Hardware]
     payments: list[Payment]
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+class Plan(Out):
+    id: UUID
+    name: str
+    download_max_mbps: int
+    upload_max_mbps: int
+    download_min_mbps: int | None
+    upload_min_mbps: int | None
+    qos_mode: str | None
+    price: Money
+    currency: str
+    cycle: Literal["monthly", "quarterly", "semiannual", "annual"]
+    data_cap_gb: int | None
+    retired: bool
+    retired_reason: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanPage(Out):
+    items: list[Plan]
+    next_cursor: str | None
 
 
 # --- LibreQoS ---------------------------------------------------------------------------------

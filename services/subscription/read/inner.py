@@ -11,7 +11,7 @@ import asyncpg
 SERVICES = """
 select id, plan, download_max_mbps, upload_max_mbps, download_min_mbps, upload_min_mbps, qos_mode,
        ipv4, ipv6, pppoe_username, mac, parent_node, installation_address, status,
-       created_at, updated_at
+       plan_id, overrides, created_at, updated_at
 from read.services where tenant_id = $1 and subscription_id = $2
 order by created_at, id
 """

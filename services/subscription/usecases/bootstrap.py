@@ -11,6 +11,7 @@ from services.subscription.access.auth import Authenticator
 from services.subscription.usecases.account import Account
 from services.subscription.usecases.calls import Runner
 from services.subscription.usecases.directory import Directory
+from services.subscription.usecases.plans import Plans
 from services.subscription.usecases.subscriptions import Subscriptions
 from services.subscription.write.eventstore import EventStore
 from services.subscription.write.handlers import Handlers
@@ -25,6 +26,7 @@ class UseCases:
     directory: Directory
     subscriptions: Subscriptions
     account: Account
+    plans: Plans
 
 
 def bootstrap(
@@ -41,4 +43,5 @@ def bootstrap(
         directory=Directory(runner),
         subscriptions=Subscriptions(runner, handlers, UniqueIds(pool)),
         account=Account(runner),
+        plans=Plans(runner),
     )

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
-from contracts.commands import DirectoryCommand, SubscriptionCommand
+from contracts.commands import DirectoryCommand, PlanCommand, SubscriptionCommand
 from contracts.envelope import Metadata
 from services.subscription.domain.errors import DomainError
 from services.subscription.usecases.errors import IdempotencyKeyReused
@@ -99,6 +99,14 @@ class Runner:
 
         async def send(ctx: Context) -> Outcome:
             return await self._handlers.directory(ctx, command)
+
+        return await self.run(call, send, answer)
+
+    async def plan(self, call: Call, command: PlanCommand, answer: Answer) -> Result:
+        """Create, edit or retire a plan of the catalogue for the caller."""
+
+        async def send(ctx: Context) -> Outcome:
+            return await self._handlers.plan(ctx, command)
 
         return await self.run(call, send, answer)
 

@@ -18,6 +18,7 @@ from services.subscription.domain.errors import (
     Invalid,
     NotClosed,
     NotFound,
+    PlanRetired,
 )
 from services.subscription.write.eventstore import ReservationTaken
 from services.subscription.write.handlers import LostRace, VersionMismatch
@@ -83,6 +84,7 @@ __all__ = [
     "LostRace",
     "NotClosed",
     "NotFound",
+    "PlanRetired",
     "ReservationTaken",
     "VersionMismatch",
     "field_errors",

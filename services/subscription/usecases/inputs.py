@@ -113,9 +113,13 @@ Short = Annotated[str, StringConstraints(max_length=200)]
 
 
 class ServiceIn(Body):
-    plan: Short
-    download_max_mbps: int
-    upload_max_mbps: int
+    """A service on a catalogue plan (`plan_id`: its rates and QoS mode are the plan's unless
+    given here) or on a custom plan (`plan` and both maximum rates required)."""
+
+    plan_id: UUID | None = None
+    plan: Short | None = None
+    download_max_mbps: int | None = None
+    upload_max_mbps: int | None = None
     download_min_mbps: int | None = None
     upload_min_mbps: int | None = None
     qos_mode: Short | None = None
@@ -126,6 +130,32 @@ class ServiceIn(Body):
     parent_node: Short | None = None
     installation_address: Text | None = None
     status: Literal["active", "disabled"] = "active"
+
+
+class PlanIn(Body):
+    """A plan of the catalogue; `price` a decimal string per `cycle`, in `currency`."""
+
+    name: Short
+    download_max_mbps: int
+    upload_max_mbps: int
+    download_min_mbps: int | None = None
+    upload_min_mbps: int | None = None
+    qos_mode: Short | None = None
+    price: Money
+    currency: Short
+    cycle: Literal["monthly", "quarterly", "semiannual", "annual"]
+    data_cap_gb: int | None = None
+
+
+class RetireIn(Body):
+    reason: Text | None = None
+
+
+class PlanChangeIn(Body):
+    """A service moved to another plan; `effective: "now"` (the default) prorates by days."""
+
+    plan_id: UUID
+    effective: Literal["now"] = "now"
 
 
 class HotspotIn(Body):
@@ -182,5 +212,6 @@ PartyPatch = partial(PartyIn, "PartyPatch")
 EngineerPatch = partial(EngineerIn, "EngineerPatch")
 ServiceContractPatch = partial(ServiceContractIn, "ServiceContractPatch")
 ServicePatch = partial(ServiceIn, "ServicePatch")
+PlanPatch = partial(PlanIn, "PlanPatch")
 HotspotPatch = partial(HotspotIn, "HotspotPatch")
 DevicePatch = partial(DeviceIn, "DevicePatch")

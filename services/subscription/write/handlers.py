@@ -15,9 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from contracts.commands import CreateSubscription, DirectoryCommand, SubscriptionCommand
+from contracts.commands import (
+    CreateSubscription,
+    DirectoryCommand,
+    PlanCommand,
+    SubscriptionCommand,
+)
 from contracts.envelope import Metadata
-from services.subscription.domain import directory, subscription
+from services.subscription.domain import directory, plans, subscription
 from services.subscription.write.entries import Entries, Read, reference, references
 from services.subscription.write.eventstore import (
     Appended,
@@ -99,6 +104,18 @@ class Handlers:
 
         return await self._retrying(ctx, attempt)
 
+    async def plan(self, ctx: Context, command: PlanCommand) -> Outcome:
+        """Create, edit or retire a plan of the catalogue."""
+
+        async def attempt(first: bool) -> Outcome:
+            stream = await self._store.load(ctx.tenant_id, command.plan_id)
+            version = _check_version(stream, ctx.if_match)
+            state = _fold(plans.evolve, plans.initial_state, stream)
+            events = plans.decide(command, state)
+            return await self._append(ctx, command.plan_id, "plan", version, events, stream)
+
+        return await self._retrying(ctx, attempt)
+
     async def subscription(self, ctx: Context, command: SubscriptionCommand) -> Outcome:
         """Create or change a subscription."""
 
@@ -110,16 +127,23 @@ class Handlers:
             referenced = subscription.referenced_ids(command)
             read = self._entries.known(ctx.tenant_id, referenced)
             unread = [i for i in referenced if i not in read]
-            loaded = [*unread] if new else [command.subscription_id, *unread]
+            # The plans it names are read with it; the plan its service is on once it is known.
+            named = subscription.plan_ids(command, subscription.initial_state)
+            loaded = [*unread, *named] if new else [command.subscription_id, *unread, *named]
             streams = await self._store.load_many(ctx.tenant_id, loaded) if loaded else {}
             read |= self._entries.fold(ctx.tenant_id, {i: streams.get(i, []) for i in unread})
             stream = streams.get(command.subscription_id, [])
             version = _check_version(stream, ctx.if_match)
             state = _fold(subscription.evolve, subscription.initial_state, stream)
-            events = subscription.decide(command, state, _seen(read))
+            plan_ids = subscription.plan_ids(command, state)
+            if plan_ids - named:
+                streams |= await self._store.load_many(ctx.tenant_id, list(plan_ids - named))
+            seen_plans, plan_versions = _plans({i: streams.get(i, []) for i in plan_ids})
+            events = subscription.decide(command, state, _seen(read), seen_plans)
             after = _fold_payloads(subscription.evolve, state, events)
             reserve, release = claims_change(state, after)
             expect = [(entry_id, entry_version) for entry_id, (entry_version, _) in read.items()]
+            expect += plan_versions  # a plan edited or retired meanwhile: decided again
             try:
                 return await self._append(
                     ctx, command.subscription_id, "subscription", version, events, stream,
@@ -188,6 +212,21 @@ class Handlers:
                     raise VersionMismatch(ctx.if_match) from None
                 await asyncio.sleep(random.uniform(0, 0.005 * (tries + 1)))
         raise LostRace("the resource kept changing; retry")
+
+
+def _plans(
+    streams: dict[UUID, list[StoredEvent]],
+) -> tuple[subscription.Plans, list[tuple[UUID, int]]]:
+    """Plans as the subscription decider sees them, and the version each was read at."""
+    found: dict[UUID, subscription.Plan] = {}
+    for plan_id, events in streams.items():
+        state = _fold(plans.evolve, plans.initial_state, events)
+        if isinstance(state, plans.Plan) and events[0].stream_type == "plan":
+            found[plan_id] = state
+    versions = [
+        (plan_id, events[-1].version if events else 0) for plan_id, events in streams.items()
+    ]
+    return found, versions
 
 
 def _seen(read: dict[UUID, Read]) -> subscription.Directory:
