@@ -21,10 +21,14 @@ log = logging.getLogger(__name__)
 
 # "stream name already in use with a different configuration"
 _STREAM_NAME_IN_USE = 10058
-# A server that stops answering is noticed after PING_INTERVAL * MAX_OUTSTANDING_PINGS seconds,
-# and the client moves to another server of the cluster.
-PING_INTERVAL = 5
+# A server that stops answering (frozen, its disk stalled, its machine gone without a reset) is
+# noticed within PING_INTERVAL * (MAX_OUTSTANDING_PINGS + 1) seconds, and the client moves to
+# another server of the cluster. nats-py's defaults (120 s, 2) would keep it there for minutes.
+PING_INTERVAL = 2
 MAX_OUTSTANDING_PINGS = 2
+# The same for every connection a process makes: `nats.connect(..., **HEARTBEAT)`,
+# `NatsBroker(..., **HEARTBEAT)`.
+HEARTBEAT = {"ping_interval": PING_INTERVAL, "max_outstanding_pings": MAX_OUTSTANDING_PINGS}
 
 
 def servers(nats_url: str | Iterable[str]) -> list[str]:

@@ -19,7 +19,7 @@ import asyncpg
 from faststream.nats import NatsBroker
 
 from contracts.subjects import commands_subject
-from plumbing.broker import servers
+from plumbing.broker import HEARTBEAT, servers
 
 from . import jobs, retention
 from .bulk import BulkRun
@@ -39,7 +39,7 @@ class Worker:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.broker = NatsBroker(servers(settings.nats_url), max_reconnect_attempts=-1)
+        self.broker = NatsBroker(servers(settings.nats_url), max_reconnect_attempts=-1, **HEARTBEAT)
         self.wake = asyncio.Event()
         self.wakeups = WakeUps(self.broker, settings, self.wake)
         self.pool: asyncpg.Pool | None = None

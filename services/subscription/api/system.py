@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from contracts.events import EVENT_TYPES, envelope_model
 from contracts.subjects import event_subject, events_stream
-from plumbing.broker import servers
+from plumbing.broker import HEARTBEAT, servers
 from services.subscription.api.auth import caller
 from services.subscription.api.problems import problem_response
 from services.subscription.publishing.relay import relay_lag
@@ -123,6 +123,7 @@ async def _nats(request: Request) -> str:
                     connect_timeout=1,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
+                    **HEARTBEAT,
                 )
             if not state.nats.is_connected:
                 return "reconnecting"

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from contracts.bulk import BATCH_KIND_HEADER, BULK_KIND
 from contracts.imports import DEV_COMMANDS_SECRET, BatchResult, CommandBatch
 from contracts.subjects import check_tenant, commands_subject, durable_name
-from plumbing.broker import servers
+from plumbing.broker import HEARTBEAT, servers
 from plumbing.process import stop_on_signals
 from services.subscription.commands.authentication import Jobs, Refused, check_signature
 from services.subscription.commands.bulk import BulkChanges
@@ -125,6 +125,7 @@ class CommandServer:
             graceful_timeout=GRACEFUL_SECONDS,
             logger=log,  # through this service's log set-up, not FastStream's own handler
             log_level=logging.DEBUG,  # one line per request is too many at INFO
+            **HEARTBEAT,
         )
         self.hints = AppendHints(settings.nats_url, settings.namespace, "wispgate-commands")
         self.pool: asyncpg.Pool | None = None

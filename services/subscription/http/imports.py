@@ -23,7 +23,7 @@ from nats.aio.client import Client as NATS
 
 from contracts.spreadsheet import COLUMNS, SHEET_NAME, header_key
 from contracts.subjects import import_queued_subject
-from plumbing.broker import servers
+from plumbing.broker import HEARTBEAT, servers
 from services.subscription.access.tokens import Principal
 from services.subscription.http.problem import Problem
 from services.subscription.http.uploads import Spreadsheet
@@ -168,6 +168,7 @@ async def _connection(request: Request) -> NATS:
                 connect_timeout=1,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
+                **HEARTBEAT,
             )
     connection: NATS = state.nats
     return connection

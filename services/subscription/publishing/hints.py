@@ -20,7 +20,7 @@ import nats
 from nats.aio.client import Client as NATS
 
 from contracts.subjects import appended_hint_subject
-from plumbing.broker import servers
+from plumbing.broker import HEARTBEAT, servers
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class AppendHints:
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=RECONNECT_SECONDS,
+                    **HEARTBEAT,
                 )
                 return
             except Exception as exc:

@@ -19,7 +19,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from contracts.subjects import projected_hint_subject
-from plumbing.broker import servers
+from plumbing.broker import HEARTBEAT, servers
 from plumbing.eventlog import head, reached
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ class Freshness:
                     connect_timeout=RECONNECT_SECONDS,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=RECONNECT_SECONDS,
+                    **HEARTBEAT,
                 )
                 await self._nc.subscribe(projected_hint_subject(namespace), cb=on_hint)
                 return
