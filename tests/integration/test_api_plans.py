@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
+from services.projections.rebuild import build_shadows, drop_shadows
 from services.subscription.access import tokens
 from tests.integration.conftest import ClientFactory, new_subscription, project
 
@@ -233,3 +234,37 @@ async def test_a_retired_plan_is_kept_by_its_services_and_offered_to_no_new_one(
     assert bad_effective.json()["errors"][0]["pointer"] == "/effective"
     missing = await api.post(f"{services}/{sub['id']}/plan", json={"plan_id": new})
     assert missing.status_code == 404
+
+
+async def test_plans_and_services_on_them_fold_live_as_in_a_rebuild(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    basic, fast = await _plan(api), await _plan(api, **HOME_50)
+    sub = await new_subscription(api)
+    services = f"/api/v1/subscriptions/{sub['id']}/services"
+    one = (await api.post(services, json={"plan_id": basic, "upload_max_mbps": 40})).json()["id"]
+    await api.post(services, json={"plan_id": basic, "qos_mode": "sqm"})
+    await api.patch(f"/api/v1/plans/{basic}", json={"download_max_mbps": 35, "name": "Home 35"})
+    await api.post(f"{services}/{one}/plan", json={"plan_id": fast})
+    await api.patch(f"{services}/{one}", json={"upload_max_mbps": None, "plan_id": basic})
+    last = await api.post(f"/api/v1/plans/{fast}/retire")
+    await project(pool, last.json()["position"])
+
+    await build_shadows(pool, ["inner", "plans"])
+    try:
+        for table in ("services", "service_plans", "plans"):
+            differ = await pool.fetchval(
+                f"select count(*) from ("
+                f" (select * from read.{table} where tenant_id = $1"
+                f"  except all select * from read.{table}_shadow where tenant_id = $1)"
+                f" union all"
+                f" (select * from read.{table}_shadow where tenant_id = $1"
+                f"  except all select * from read.{table} where tenant_id = $1)) d",
+                api.tenant_id,  # type: ignore[attr-defined]
+            )
+            assert differ == 0, table
+    finally:
+        await drop_shadows(pool, ["inner", "plans"])
+    listed = {s["id"]: s for s in (await api.get(services)).json()["items"]}
+    assert (listed[one]["plan"], listed[one]["upload_max_mbps"]) == ("Home 35", 10)
+    assert listed[one]["download_max_mbps"] == 35 and listed[one]["overrides"] == []
