@@ -314,3 +314,32 @@ async def test_the_list_page_runs_a_bulk_change_to_its_job_page(
 async def _listed(http: httpx.AsyncClient, q: str, position: int) -> bool:
     response = await http.get("/api/v1/subscriptions", params={"q": q, "min_position": position})
     return response.status_code == 200
+
+
+async def test_a_killed_worker_resumes_a_bulk_job_and_changes_nothing_twice(
+    system: ImportSystem, http: httpx.AsyncClient, system_pool: asyncpg.Pool, tenant_id: str
+) -> None:
+    refs = await directory(http)
+    total = 1500
+    made = await create_many(http, refs, total, "Killed")
+    action = {"type": "status", "status": "Inactive", "reason": "migration"}
+    job_id = await submitted(
+        http,
+        {"filter": {"q": "Killed"}, "action": action},
+        min_position=max(s["position"] for s in made),
+    )
+
+    async def under_way() -> bool:
+        state = (await http.get(f"{BULK}/{job_id}")).json()
+        assert state["state"] != "completed", "the job was done before the worker was killed"
+        return bool(state["rows_processed"] >= 250)
+
+    await until(under_way, 60, 0.02)
+    system.restart("importer")
+
+    job = await finished(http, job_id, system)
+    assert job["state"] == "completed", job
+    assert (job["rows_processed"], job["rows_changed"], job["rows_refused"]) == (total, total, 0)
+    events = await job_events(system_pool, tenant_id, job_id)
+    assert len(events) == total
+    assert len({e["stream_id"] for e in events}) == total
