@@ -17,6 +17,7 @@ import nats
 import pytest
 
 from contracts.bulk import BATCH_KIND_HEADER, BULK_KIND, BulkBatch, BulkBatchResult, BulkRow
+from contracts.imports import BatchResult, CommandBatch, RowCheck, RowReferences
 from contracts.subjects import commands_subject
 from services.subscription.access import tokens
 from tests.helpers import directory, until
@@ -175,8 +176,26 @@ async def test_an_engineer_for_given_ids_reports_unknown_and_unchanged_ones(
             timeout=30,
             headers={**signed(data), BATCH_KIND_HEADER: BULK_KIND},
         )
+        # An import's batch naming the bulk job is not the job's: refused.
+        imported = (
+            CommandBatch(
+                import_id=uuid.UUID(job_id),
+                tenant_id=tenant_id,
+                actor="importer-e2e",
+                checks=[RowCheck(row=2, references=RowReferences(contact="x"))],
+            )
+            .model_dump_json()
+            .encode()
+        )
+        other = await nc.request(
+            commands_subject(system.env["WISPGATE_NAMESPACE"]),
+            imported,
+            timeout=30,
+            headers=signed(imported),
+        )
     finally:
         await nc.drain()
+    assert "unknown" in (BatchResult.model_validate_json(other.data).error or "")
     again = BulkBatchResult.model_validate_json(reply.data)
     assert again.error is None, again.error
     outcomes = [r.outcome for r in again.results]

@@ -36,7 +36,10 @@ select id, state, dry_run, filename, rows_total, rows_processed, rows_created, r
 from imports.job_states where tenant_id = $1 and id = $2 and kind = 'import'
 """
 REPORT_DELETED = "select report_deleted_at from imports.job_states where id = $1"
-ORIGIN = "select tenant_id, actor, state, dry_run from imports.job_states where id = $1"
+# An import batch belongs to an import job (a bulk job's batches are checked by bulk_origin).
+ORIGIN = """
+select tenant_id, actor, state, dry_run from imports.job_states where id = $1 and kind = 'import'
+"""
 EXISTS = """
 select exists (
     select 1 from imports.job_states where tenant_id = $1 and id = $2 and kind = 'import'
