@@ -313,3 +313,24 @@ def test_plan_ids_name_the_new_plan_and_the_one_the_service_is_on() -> None:
     assert subscription.plan_ids(change(FAST), state) == {FAST, BASIC}
     assert subscription.plan_ids(add(plan_id=str(FAST)), subscription.initial_state) == {FAST}
     assert subscription.plan_ids(add(plan_id="junk"), state) == set()
+
+
+def test_an_edit_after_the_plan_changed_names_only_what_the_edit_changed() -> None:
+    edited_plans = {**PLANS, BASIC: plan(name="Home 35", download_max_mbps=35)}
+    decided = sub_given(SUBSCRIPTION, on_basic()).when(
+        update(mac="aa:bb:cc:00:11:22"), directory={}, plans=edited_plans
+    )
+    [event] = decided._decide()
+    assert isinstance(event, inner_ev.ServiceUpdated)
+    assert event.changed == ["mac"]
+    assert (event.plan, event.download_max_mbps) == ("Home 35", 35)  # as it now is
+    nothing = sub_given(SUBSCRIPTION, on_basic()).when(
+        update(parent_node=None), directory={}, plans=edited_plans
+    )
+    nothing.then()
+    [moved] = (
+        sub_given(SUBSCRIPTION, on_basic())
+        .when(change(FAST), directory={}, plans=edited_plans)
+        ._decide()
+    )
+    assert isinstance(moved, inner_ev.ServicePlanChanged) and moved.from_plan == "Home 35"

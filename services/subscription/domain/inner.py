@@ -26,7 +26,7 @@ from contracts.commands import (
 from contracts.values import normalize_mac, parse_ip, parse_ipv4, parse_ipv6
 from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
 from services.subscription.domain.fields import Fields
-from services.subscription.domain.plans import Plans
+from services.subscription.domain.plans import SHAPING_FIELDS, Plans
 from services.subscription.domain.proration import prorate
 from services.subscription.domain.service_plans import (
     editable,
@@ -198,7 +198,7 @@ def _plan_changed(command: ChangeServicePlan, items: Items, plans: Plans) -> lis
         ev.ServicePlanChanged(
             service_id=command.service_id,
             from_plan_id=old.plan_id,
-            from_plan=old.plan,
+            from_plan=plans[old.plan_id].fields.name if old.plan_id in plans else old.plan,
             to_plan_id=command.plan_id,
             plan=new.plan,
             download_max_mbps=new.download_max_mbps,
@@ -225,7 +225,7 @@ def _moved(event: ev.ServicePlanChanged) -> dict[str, Any]:
 
 
 def _service_update(service_id: UUID, old: ev.ServiceFields, new: ev.ServiceFields) -> list[Event]:
-    changed = [name for name in _changed(old, new) if name != "status"]
+    changed = [name for name in _changed(old, new) if name not in _followed(old, new)]
     events: list[Event] = []
     if changed:
         events.append(ev.ServiceUpdated(service_id=service_id, changed=changed, **_dump(new)))
@@ -236,6 +236,15 @@ def _service_update(service_id: UUID, old: ev.ServiceFields, new: ev.ServiceFiel
             )
         )
     return events
+
+
+def _followed(old: ev.ServiceFields, new: ev.ServiceFields) -> set[str]:
+    """Fields an edit does not count as changed: the status (an event of its own) and, on the
+    same plan, what the service follows of it (the plan's own edits moved those)."""
+    if old.plan_id is None or old.plan_id != new.plan_id:
+        return {"status"}
+    own = {*old.overrides, *new.overrides}
+    return {"status", "plan", *(name for name in SHAPING_FIELDS if name not in own)}
 
 
 def _hotspot(values: Mapping[str, Any]) -> ev.HotspotFields:
