@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from contracts.bulk import MAX_BULK_ROWS, BulkJob, EngineerAction
+from contracts.bulk import BulkJob, EngineerAction
 from contracts.imports import JobState
 from contracts.subscription import Status
 from services.subscription.access.tokens import Principal
@@ -53,6 +53,8 @@ FIELD_OF = {
     "subscription_ids": "scope",
 }
 REFRESH_SECONDS = 2
+# The list's "all N matching" counts this far (a bounded walk of the list's index).
+LIST_COUNT_BOUND = 10_000
 
 
 @router.post("")
@@ -175,11 +177,11 @@ async def _described(request: Request, principal: Principal, job: BulkJob) -> st
 
 @dataclass(frozen=True)
 class ListChoices:
-    """What the list's bulk form offers: how many match its filter (counted up to one past the
-    cap), the statuses and the engineers that can be assigned."""
+    """What the list's bulk form offers: how many match its filter (`more`: over that many;
+    counting stops there), the statuses and the engineers that can be assigned."""
 
     matching: int
-    over_cap: bool
+    more: bool
     statuses: list[str]
     engineers: list[choices.Option]
 
@@ -193,8 +195,11 @@ async def list_choices(
         return None
     matching = shown
     if not whole:
+        # Counted only so far, to keep the list fast; submitting counts them all (and refuses
+        # more than MAX_BULK_ROWS).
         matching = await selected.count_matching(
-            pool, principal.tenant_id, filters, MAX_BULK_ROWS + 1
+            pool, principal.tenant_id, filters, LIST_COUNT_BOUND + 1
         )
     engineers = await choices.options(pool, principal.tenant_id, "engineer")
-    return ListChoices(min(matching, MAX_BULK_ROWS), matching > MAX_BULK_ROWS, STATUSES, engineers)
+    more = matching > LIST_COUNT_BOUND
+    return ListChoices(min(matching, LIST_COUNT_BOUND), more, STATUSES, engineers)
