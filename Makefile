@@ -23,7 +23,7 @@ WISPGATE_ENV ?= development
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS='tests/unit -k decider'`.
 PYTEST_ARGS ?=
 
-.PHONY: help venv services browser setup run test lint format bench clean distclean
+.PHONY: help venv services browser setup run test faults lint format bench clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -69,6 +69,15 @@ run: setup ## run API, relay and projections in the foreground (Ctrl-C stops all
 test: venv services browser ## run the whole test suite against the local servers
 	@rc=0; python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+	exit $$rc
+
+# The fault suite starts a PostgreSQL and a three-node NATS cluster of its own (the machine's
+# initdb/pg_ctl and nats-server, free ports, temporary directories) and stops, kills and freezes
+# them under load; about two minutes. `make test` leaves it out; `-s` shows each fault's figures.
+faults: venv ## break private PostgreSQL and NATS servers under load (tests/faults)
+	@rc=0; python -m pytest -q -s -p no:cacheprovider -m faults tests/faults $(PYTEST_ARGS) || \
+		rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make faults: pytest collected no tests" >&2; fi; \
 	exit $$rc
 
 # Every check runs even when an earlier one fails, so one run reports all the problems.
