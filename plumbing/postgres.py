@@ -125,4 +125,29 @@ async def create_pool(
 def prepare(dsn: str, migrations: Path) -> int:
     """Create the database if it is missing and apply a schema owner's migrations (setup)."""
     asyncio.run(ensure_database(dsn))
-    return migrate(dsn, migrations)
+    return migrate(asyncio.run(primary(dsn)), migrations)
+
+
+async def primary(dsn: str) -> str:
+    """The DSN of the server that takes writes, of those a DSN names (a primary and its
+    standbys: `postgresql://u@db1:5432,db2:5432/wispgate?target_session_attrs=read-write`).
+
+    asyncpg connects to such a DSN itself; yoyo's URL parser knows one host only.
+    """
+    parts = urlsplit(dsn)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts:
+        return dsn
+    for host in hosts.split(","):
+        single = urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}"))
+        try:
+            conn = await asyncpg.connect(single, timeout=5)
+        except Exception as exc:  # away, or a standby refused by target_session_attrs
+            log.info("not the primary: %s (%r)", host, exc)
+            continue
+        try:
+            if not await conn.fetchval("select pg_is_in_recovery()"):
+                return single
+        finally:
+            await conn.close()
+    raise RuntimeError(f"no server of {hosts} takes writes")
