@@ -273,6 +273,9 @@ HANDLERS: list[tuple[type[Exception], Any]] = [
     (asyncpg.CannotConnectNowError, _database_away),
     (asyncpg.ConnectionDoesNotExistError, _database_away),
     (asyncpg.InterfaceError, _database_away),
+    # A connection the server ended mid-statement (a shutdown) or left in a broken state.
+    (asyncpg.OperatorInterventionError, _database_away),
+    (asyncpg.InternalClientError, _database_away),
     (ConnectionError, _database_away),
     (OSError, _database_away),
     (TimeoutError, _busy),
