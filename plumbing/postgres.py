@@ -42,6 +42,7 @@ def migrate(dsn: str, migrations: Path) -> int:
     Every owner shares yoyo's bookkeeping table; migration ids name their schema, so they never
     clash. What is pending is computed inside the lock, so concurrent setups apply each once.
     """
+    dsn = asyncio.run(primary(dsn))  # yoyo's URL parser knows one host
     uri = dsn.replace("postgresql://", "postgresql+psycopg://", 1).replace(
         "postgres://", "postgresql+psycopg://", 1
     )
@@ -125,7 +126,7 @@ async def create_pool(
 def prepare(dsn: str, migrations: Path) -> int:
     """Create the database if it is missing and apply a schema owner's migrations (setup)."""
     asyncio.run(ensure_database(dsn))
-    return migrate(asyncio.run(primary(dsn)), migrations)
+    return migrate(dsn, migrations)
 
 
 async def primary(dsn: str) -> str:
