@@ -18,7 +18,9 @@ import httpx
 import pytest
 
 from contracts.subjects import durable_name, events_stream, imports_stream
+from plumbing.settings import ServiceSettings as Settings
 from tests.faults import checks
+from tests.faults.servers import free_port
 from tests.faults.world import NAMESPACE, Fault, World, report
 from tests.helpers import admin_client, until
 
@@ -68,6 +70,23 @@ async def test_setup_raises_the_stream_replicas_in_place(world: World) -> None:
         report(f"consumer {durable}: num_replicas {replicas}, {followers} followers")
     figures = await checks.stream_holds_each_once(world.cluster, world.pool, NAMESPACE)
     report(f"replicas 1 -> 3: {before.state.messages} messages kept; {figures}")
+
+
+async def test_a_dsn_naming_a_primary_and_a_server_away(world: World) -> None:
+    """Setup and the processes' pools take a DATABASE_URL of several hosts (a primary and its
+    standbys), the first of them away, and use the one that takes writes."""
+    url = (
+        f"postgresql://postgres@127.0.0.1:{free_port()},127.0.0.1:{world.pg.port}/wispgate"
+        "?target_session_attrs=read-write"
+    )
+    await asyncio.to_thread(world.processes.setup, DATABASE_URL=url)
+    pool = await Settings(DATABASE_URL=url).create_pool("wispgate-faults-hosts", 2)
+    try:
+        assert await pool.fetchval("select not pg_is_in_recovery()")
+        stored = await pool.fetchval("select count(*) from events.events")
+    finally:
+        await pool.close()
+    report(f"DATABASE_URL of two hosts, the first away: setup ran, {stored} events read")
 
 
 async def test_postgres_fast_shutdown_with_relay_and_projections_killed(world: World) -> None:

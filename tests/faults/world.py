@@ -185,10 +185,24 @@ class World:
         return dict(response.json())
 
     def summary(self) -> None:
-        """The figures of every fault, one block each, at the end of the module."""
-        report("summary of the faults (seconds; counts compared after each)")
+        """The figures of every fault, one line each, at the end of the module."""
+        report(
+            "summary: outage s | lag zero s after return | longest relay stall s | /readyz red s"
+            " | 503s / answers | acknowledged = stored once | events stored = in stream"
+            " | read-model rows = rebuild"
+        )
         for fault in self.faults:
-            report(f"  {fault.name}: {fault.figures}")
+            f = fault.figures
+            commands, stream = f.get("commands", {}), f.get("stream", {})
+            report(
+                f"  {fault.name}: {f['outage_s']} | {f['lag_zero_after_return_s']}"
+                f" | {f['longest_relay_stall_s']} | {f['readyz_red_s']}"
+                f" | {f['unavailable_503']} / {sum(f['answers'].values())}"
+                f" | {commands.get('acknowledged')} = {commands.get('stored_once')}"
+                f" | {stream.get('stored')} = {stream.get('in_stream')}"
+                f" | {f.get('read_models', {}).get('rows')}"
+                + (f" | import {f['import']}" if "import" in f else "")
+            )
 
 
 def _rounded(value: float | None) -> float | None:
