@@ -203,12 +203,31 @@ class LogTouchpoint(Command):
 
 
 class ChangeServicePlan(Command):
-    """Move a service to another catalogue plan now (an upgrade or a downgrade), prorated."""
+    """Move a service to another catalogue plan (an upgrade or a downgrade): `now`, prorated;
+    at the start of the next billing period (`next_cycle`); or at a moment to come (ISO 8601
+    with its offset, checked by the decider)."""
 
     subscription_id: UUID
     service_id: UUID
     plan_id: UUID
-    effective: Literal["now"] = "now"
+    effective: str = "now"
+    now: datetime
+
+
+class CancelPlanChange(Command):
+    """Drop the plan change pending for a service."""
+
+    subscription_id: UUID
+    service_id: UUID
+    now: datetime
+
+
+class ApplyPlanChange(Command):
+    """Carry out the plan change pending for a service if it is due at `now` (the scheduler's
+    command; nothing when none is pending or it is not due yet)."""
+
+    subscription_id: UUID
+    service_id: UUID
     now: datetime
 
 
@@ -225,7 +244,9 @@ ItemCommand = (
 )
 AccountCommand = SetBilling | RecordPayment | RefundPayment | LogTouchpoint
 
-SubscriptionCommand = LifecycleCommand | ItemCommand | ChangeServicePlan | AccountCommand
+PlanChangeCommand = ChangeServicePlan | CancelPlanChange | ApplyPlanChange
+
+SubscriptionCommand = LifecycleCommand | ItemCommand | PlanChangeCommand | AccountCommand
 
 
 # --- The plan catalogue --------------------------------------------------------------------

@@ -110,6 +110,28 @@ class ServicePlanChanged(Event):
     proration: Proration | None = None
 
 
+class ServicePlanChangeScheduled(Event):
+    """A plan change to take effect at `effective_at` (the next billing period's start, or a
+    chosen moment); it replaces any change pending for the service. When it is due, a
+    `subscription.service_plan_changed` carries it out."""
+
+    type: Literal["subscription.service_plan_change_scheduled"] = (
+        "subscription.service_plan_change_scheduled"
+    )
+    service_id: UUID
+    to_plan_id: UUID
+    plan: str
+    effective_at: datetime
+
+
+class ServicePlanChangeCancelled(Event):
+    type: Literal["subscription.service_plan_change_cancelled"] = (
+        "subscription.service_plan_change_cancelled"
+    )
+    service_id: UUID
+    to_plan_id: UUID
+
+
 class HotspotFields(Event):
     login: str
     profile: str | None = None
@@ -214,6 +236,8 @@ InnerEvent = (
     | ServiceStatusChanged
     | ServiceRemoved
     | ServicePlanChanged
+    | ServicePlanChangeScheduled
+    | ServicePlanChangeCancelled
     | HotspotAdded
     | HotspotUpdated
     | HotspotRemoved

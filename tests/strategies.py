@@ -44,7 +44,8 @@ DIRECTORY: Mapping[DirectoryKind, tuple[UUID, ...]] = {
 # Services: slot 0 on a custom plan and slot 2 on plan 0, both made by `scaffold`.
 SERVICES, HOTSPOTS, DEVICES = _slots(10, 3), _slots(11, 2), _slots(12, 2)
 PAYMENTS, REFUNDS, TOUCHPOINTS = _slots(13, 2), _slots(14, 3), _slots(15, 2)
-PLANS = _slots(16, 3)  # slot 0 made by `scaffold`, slot 1 priced in another currency
+# Plans: slots 0 to 2 made by `scaffold` (slot 1 priced in another currency), slot 3 free.
+PLANS = _slots(16, 4)
 SLOTS = (
     *SUBSCRIPTIONS,
     *(i for ids in DIRECTORY.values() for i in ids),
@@ -528,7 +529,22 @@ item_commands = st.one_of(
     _item(c.LinkDevice, "device_id", DEVICES, fields=device_fields),
     _item(c.UpdateDevice, "device_id", DEVICES, changes=device_changes),
     _item(c.UnlinkDevice, "device_id", DEVICES),
-    _item(c.ChangeServicePlan, "service_id", SERVICES, plan_id=st.sampled_from(PLANS)),
+)
+plan_change_commands = st.one_of(
+    _item(
+        c.ChangeServicePlan,
+        "service_id",
+        SERVICES,
+        plan_id=st.sampled_from(PLANS),
+        effective=st.sampled_from(("now", "next_cycle"))
+        | moments.map(datetime.isoformat)
+        | any_text,
+    ),
+    _item(c.CancelPlanChange, "service_id", SERVICES),
+    # The scheduler's command, at any moment: due or not.
+    _item(c.ApplyPlanChange, "service_id", SERVICES).flatmap(
+        lambda cmd: moments.map(lambda at: cmd.model_copy(update={"now": at}))
+    ),
 )
 _plan_ids = st.sampled_from(PLANS)
 plan_commands = st.one_of(
@@ -564,12 +580,13 @@ commands: st.SearchStrategy[c.Command] = st.one_of(
     item_commands,
     account_commands,
     plan_commands,
+    plan_change_commands,
 )
 
 
 def scaffold() -> list[c.Command]:
     """Valid commands that make slot 0 of every directory kind, of the subscriptions, and of
-    its services, hotspots, devices and payments; two plans, and a service on plan 0."""
+    its services, hotspots, devices and payments; three plans, and a service on plan 0."""
     fields: dict[DirectoryKind, dict[str, str | None]] = {
         "contact": {"name": "Jane Doe", "email": "jane@example.net"},
         "organization": {"name": "Acme Farms"},
@@ -600,6 +617,7 @@ def scaffold() -> list[c.Command]:
     made += [
         c.CreatePlan(plan_id=PLANS[0], fields=plan, now=NOW),
         c.CreatePlan(plan_id=PLANS[1], fields={**plan, "currency": "EUR"}, now=NOW),
+        c.CreatePlan(plan_id=PLANS[2], fields={**plan, "name": "Home 50", "price": "50"}, now=NOW),
     ]
     sub = SUBSCRIPTIONS[0]
     service = {"plan": "Home 50M", "download_max_mbps": 50, "upload_max_mbps": 10}

@@ -102,7 +102,12 @@ FOLLOW_PLAN = _FOLLOW % "plan_id"
 PLAN_CHANGED = f"""
 update {{services}} set plan_id = $3, plan = $4, {
     ", ".join(f"{c} = ${i}" for i, c in enumerate(SHAPING, start=5))
-}, overrides = ${5 + len(SHAPING)}, updated_at = ${6 + len(SHAPING)}
+}, overrides = ${5 + len(SHAPING)}, updated_at = ${6 + len(SHAPING)},
+    pending_plan_id = null, pending_plan = null, pending_effective_at = null
+where tenant_id = $1 and id = $2
+"""
+PENDING = """
+update {services} set pending_plan_id = $3, pending_plan = $4, pending_effective_at = $5
 where tenant_id = $1 and id = $2
 """
 SERVICE_PLAN = f"""
@@ -183,6 +188,10 @@ class InnerProjection(Projection):
                     (PLAN_CHANGED, (*moved, p.overrides, at)),
                     (FOLLOW_SERVICE, (t, p.service_id)),
                 ]
+            case ev.ServicePlanChangeScheduled():
+                return [(PENDING, (t, p.service_id, p.to_plan_id, p.plan, p.effective_at))]
+            case ev.ServicePlanChangeCancelled():
+                return [(PENDING, (t, p.service_id, None, None, None))]
             case pev.PlanCreated():
                 return [(SERVICE_PLAN, (t, event.stream_id, *_values(p, PLAN_COLUMNS)))]
             case pev.PlanEdited():

@@ -129,6 +129,12 @@ SENTENCES: dict[str, Sentence] = {
     ),
     "subscription.service_removed": lambda p, _: "Service removed",
     "subscription.service_plan_changed": lambda p, _: _plan_changed(p),
+    "subscription.service_plan_change_scheduled": lambda p, _: (
+        f"Service plan change to {p.plan} scheduled for {p.effective_at:%Y-%m-%d %H:%M} UTC"
+    ),
+    "subscription.service_plan_change_cancelled": lambda p, _: (
+        "Pending service plan change cancelled"
+    ),
     "subscription.hotspot_added": lambda p, _: f"Hotspot account added: {p.login}",
     "subscription.hotspot_updated": lambda p, _: _updated("Hotspot account", p.login, p.changed),
     "subscription.hotspot_removed": lambda p, _: "Hotspot account removed",

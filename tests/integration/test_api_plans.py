@@ -3,7 +3,9 @@ LibreQoS feed (real PostgreSQL, the projections run in-process)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -11,6 +13,7 @@ import pytest
 
 from services.projections.rebuild import build_shadows, drop_shadows
 from services.subscription.access import tokens
+from services.subscription.usecases.calls import Call
 from tests.integration.conftest import ClientFactory, new_subscription, project
 
 HOME_30 = {
@@ -228,7 +231,7 @@ async def test_a_retired_plan_is_kept_by_its_services_and_offered_to_no_new_one(
     unknown = await api.post(services, json={"plan_id": sub["id"]})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["pointer"] == "/plan_id"
     bad_effective = await api.post(
-        f"{services}/{kept}/plan", json={"plan_id": old, "effective": "next_cycle"}
+        f"{services}/{kept}/plan", json={"plan_id": new, "effective": "someday"}
     )
     assert bad_effective.status_code == 422
     assert bad_effective.json()["errors"][0]["pointer"] == "/effective"
@@ -268,3 +271,66 @@ async def test_plans_and_services_on_them_fold_live_as_in_a_rebuild(
     listed = {s["id"]: s for s in (await api.get(services)).json()["items"]}
     assert (listed[one]["plan"], listed[one]["upload_max_mbps"]) == ("Home 35", 10)
     assert listed[one]["download_max_mbps"] == 35 and listed[one]["overrides"] == []
+
+
+async def test_a_pending_plan_change_is_shown_cancelled_and_applied_when_due(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, app_transport: httpx.ASGITransport
+) -> None:
+    basic, fast = await _plan(api), await _plan(api, **HOME_50)
+    sub = await new_subscription(api)
+    services = f"/api/v1/subscriptions/{sub['id']}/services"
+    service = (await api.post(services, json={"plan_id": basic, "ipv4": ["100.64.30.1"]})).json()
+    url = f"{services}/{service['id']}/plan"
+
+    pending = await api.post(url, json={"plan_id": fast, "effective": "next_cycle"})
+    assert pending.status_code == 200, pending.text
+    await project(pool, pending.json()["position"])
+    [listed] = (await api.get(services)).json()["items"]
+    change = listed["pending_plan_change"]
+    assert (change["plan_id"], change["plan"]) == (fast, "Home 50")
+    assert change["effective_at"].endswith("T00:00:00Z") or "T00:00:00" in change["effective_at"]
+    assert listed["plan_id"] == basic and listed["download_max_mbps"] == 30  # not yet
+
+    cancelled = await api.delete(url)
+    assert cancelled.status_code == 200 and set(cancelled.json()) == {"version", "position"}
+    assert (await api.delete(url)).json()["version"] == cancelled.json()["version"]
+    await project(pool, cancelled.json()["position"])
+    assert (await api.get(services)).json()["items"][0]["pending_plan_change"] is None
+
+    for refused, pointer in (
+        ({"plan_id": fast, "effective": "2020-01-01T00:00:00Z"}, "/effective"),
+        ({"plan_id": fast, "effective": "2099-01-01T00:00:00"}, "/effective"),
+        ({"plan_id": fast, "effective": "tomorrow"}, "/effective"),
+    ):
+        answered = await api.post(url, json=refused)
+        assert answered.status_code == 422, answered.text
+        assert pointer in [e["pointer"] for e in answered.json()["errors"]]
+
+    at = "2099-03-15T06:00:00Z"
+    scheduled = await api.post(url, json={"plan_id": fast, "effective": at})
+    assert scheduled.status_code == 200, scheduled.text
+    # The scheduler's command, with its clock: not due the day before, due at the moment.
+    cases = app_transport.app.state.usecases  # type: ignore[attr-defined]
+    call = Call(actor="system:scheduler", tenant_id=api.tenant_id)  # type: ignore[attr-defined]
+    early = await cases.plans.apply_plan_change(
+        call, UUID(sub["id"]), UUID(service["id"]), datetime(2099, 3, 14, tzinfo=UTC)
+    )
+    assert early.version == scheduled.json()["version"]
+    due = await cases.plans.apply_plan_change(
+        call, UUID(sub["id"]), UUID(service["id"]), datetime(2099, 3, 15, 6, tzinfo=UTC)
+    )
+    assert due.version == scheduled.json()["version"] + 1
+    await project(pool, due.position)
+    [moved] = (await api.get(services)).json()["items"]
+    assert (moved["plan_id"], moved["pending_plan_change"]) == (fast, None)
+    feed = await _feed(app_transport, pool, api.tenant_id)  # type: ignore[attr-defined]
+    assert _rates(feed[service["id"]]) == (10, 20, 50, 20)
+    history = (await api.get(f"/api/v1/subscriptions/{sub['id']}/history")).json()["items"]
+    [applied] = [h for h in history if h["version"] == due.version]
+    assert applied["actor"] == "system:scheduler"
+    assert applied["data"]["effective_at"].startswith("2099-03-15T06:00:00")
+    # 17 of 31 March days left from the 15th: credit 30 x 17/31 = 16.45, charge 50 x 17/31 = 27.42
+    assert (applied["data"]["proration"]["credit"], applied["data"]["proration"]["charge"]) == (
+        "16.45",
+        "27.42",
+    )

@@ -13,6 +13,8 @@ from contracts import plans as ev
 from contracts import subscription as sev
 from contracts.commands import (
     AddService,
+    ApplyPlanChange,
+    CancelPlanChange,
     ChangeServicePlan,
     CreatePlan,
     EditPlan,
@@ -334,3 +336,90 @@ def test_an_edit_after_the_plan_changed_names_only_what_the_edit_changed() -> No
         ._decide()
     )
     assert isinstance(moved, inner_ev.ServicePlanChanged) and moved.from_plan == "Home 35"
+
+
+# --- pending plan changes --------------------------------------------------------------------
+
+
+def scheduled(effective: object, plan_id: object = FAST, now: datetime = NOW) -> ChangeServicePlan:
+    return ChangeServicePlan(
+        subscription_id=SUB, service_id=SERVICE, plan_id=plan_id, effective=effective, now=now
+    )
+
+
+NEXT_MONTH = datetime(2027, 2, 1, tzinfo=UTC)
+PENDING = inner_ev.ServicePlanChangeScheduled(
+    service_id=SERVICE, to_plan_id=FAST, plan="Home 50", effective_at=NEXT_MONTH
+)
+
+
+def test_a_change_at_the_next_cycle_is_pending_from_the_next_periods_first_day() -> None:
+    state = (
+        sub_given(SUBSCRIPTION, on_basic())
+        .when(scheduled("next_cycle"), directory={}, plans=PLANS)
+        .then(PENDING)
+    )
+    assert state.items.services[SERVICE].plan_id == BASIC  # nothing moved yet
+    assert state.items.pending[SERVICE] == PENDING
+    again = sub_given(SUBSCRIPTION, on_basic(), PENDING).when(
+        scheduled("next_cycle"), directory={}, plans=PLANS
+    )
+    again.then()
+
+
+def test_a_change_for_a_moment_must_lie_ahead_and_have_a_time_zone() -> None:
+    on_it = sub_given(SUBSCRIPTION, on_basic())
+    moment = datetime(2027, 1, 20, 6, 0, tzinfo=UTC)
+    on_it.when(scheduled(moment.isoformat()), directory={}, plans=PLANS).then(
+        PENDING.model_copy(update={"effective_at": moment})
+    )
+    past, naive = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 3, 1)
+    for refused in (NOW, past, naive, "2027-02-30T00:00:00Z", "soon", "10000-01-01T00:00:00Z"):
+        text = refused if isinstance(refused, str) else refused.isoformat()
+        decided = on_it.when(scheduled(text), directory={}, plans=PLANS)
+        decided.then_raises(Invalid, pointer="/effective")
+    on_it.when(scheduled("next_cycle", OLD), directory={}, plans=PLANS).then_raises(
+        PlanRetired, pointer="/plan_id"
+    )
+
+
+def test_a_pending_change_is_cancelled_once() -> None:
+    cancel = CancelPlanChange(subscription_id=SUB, service_id=SERVICE, now=NOW)
+    state = (
+        sub_given(SUBSCRIPTION, on_basic(), PENDING)
+        .when(cancel, directory={}, plans=PLANS)
+        .then(inner_ev.ServicePlanChangeCancelled(service_id=SERVICE, to_plan_id=FAST))
+    )
+    assert SERVICE not in state.items.pending
+    sub_given(SUBSCRIPTION, on_basic()).when(cancel, directory={}, plans=PLANS).then()
+
+
+def test_a_pending_change_is_applied_when_due_and_not_before() -> None:
+    def apply(now: datetime) -> ApplyPlanChange:
+        return ApplyPlanChange(subscription_id=SUB, service_id=SERVICE, now=now)
+
+    pending = sub_given(SUBSCRIPTION, on_basic(), PENDING)
+    early = datetime(2027, 1, 31, 23, 59, tzinfo=UTC)
+    pending.when(apply(early), directory={}, plans=PLANS).then()
+    [moved] = pending.when(apply(NEXT_MONTH), directory={}, plans=PLANS)._decide()
+    assert isinstance(moved, inner_ev.ServicePlanChanged)
+    assert (moved.to_plan_id, moved.effective_at, moved.download_max_mbps) == (FAST, NEXT_MONTH, 50)
+    # On a period's first day the whole period is at the new price: 28 days of 28 in February.
+    assert moved.proration is not None
+    assert (moved.proration.days_left, moved.proration.net) == (28, Decimal("20.00"))
+    later = sub_given(SUBSCRIPTION, on_basic(), PENDING, moved)
+    later.when(apply(NEXT_MONTH), directory={}, plans=PLANS).then()
+    after = Decider.of(subscription).fold((SUBSCRIPTION, on_basic(), PENDING, moved))
+    assert SERVICE not in after.items.pending
+    closed = sev.SubscriptionStatusChanged(from_status=Status.ACTIVE, to_status=Status.COMPLETED)
+    gone = sub_given(SUBSCRIPTION, on_basic(), PENDING, closed)
+    gone.when(apply(NEXT_MONTH), directory={}, plans=PLANS).then()
+
+
+def test_scheduling_the_plan_the_service_is_on_drops_what_was_pending() -> None:
+    cancelled = inner_ev.ServicePlanChangeCancelled(service_id=SERVICE, to_plan_id=FAST)
+    stay = scheduled("next_cycle", BASIC)
+    sub_given(SUBSCRIPTION, on_basic(), PENDING).when(stay, directory={}, plans=PLANS).then(
+        cancelled
+    )
+    sub_given(SUBSCRIPTION, on_basic()).when(stay, directory={}, plans=PLANS).then()

@@ -23,7 +23,7 @@ from services.subscription.api.deps import (
     rendered,
 )
 from services.subscription.api.problems import READ, READ_ONE, WRITE, WRITE_ON, Problem, problems
-from services.subscription.api.schemas import Changed, Plan, PlanPage
+from services.subscription.api.schemas import Changed, Plan, PlanPage, Removed
 from services.subscription.read import plans as plan_queries
 from services.subscription.read.queries import parse_sort
 from services.subscription.usecases.inputs import PlanChangeIn, PlanIn, PlanPatch, RetireIn
@@ -114,8 +114,10 @@ async def retire(
     "/services/{item_id}/plan",
     summary="Change a service's plan (upgrade or downgrade)",
     description=(
-        "Effective now: the service takes the new plan's rates (keeping its overrides) and "
-        "the event records the proration by days between two catalogue plans."
+        "`effective: now` (the default): the service takes the new plan's rates at once "
+        "(keeping its overrides) and the event records the proration by days between two "
+        "catalogue plans. `next_cycle` or a date-time to come: the change is pending (shown "
+        "on the service) until it falls due; another one replaces it."
     ),
     response_model=Changed,
     responses=problems(*WRITE_ON),
@@ -125,3 +127,16 @@ async def change_plan(
 ) -> JSONResponse:
     result = await cases.plans.change_service_plan(call, subscription_id, item_id, body)
     return answer(result)
+
+
+@service_plan.delete(
+    "/services/{item_id}/plan",
+    summary="Cancel a service's pending plan change",
+    description="Without one pending: 200, nothing changed.",
+    response_model=Removed,
+    responses=problems(*WRITE_ON),
+)
+async def cancel_plan_change(
+    subscription_id: UUID, item_id: UUID, call: WriteCall, cases: Cases
+) -> JSONResponse:
+    return answer(await cases.plans.cancel_plan_change(call, subscription_id, item_id))

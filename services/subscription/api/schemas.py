@@ -195,6 +195,14 @@ class HistoryPage(Out):
 # --- the tabs ---------------------------------------------------------------------------------
 
 
+class PendingPlanChange(Out):
+    """A plan change scheduled for the service, applied when it falls due."""
+
+    plan_id: UUID
+    plan: str
+    effective_at: datetime
+
+
 class Service(Out):
     id: UUID
     plan: str
@@ -214,6 +222,7 @@ class Service(Out):
     overrides: list[str] = Field(
         description="the rates and QoS mode set on the service; the others are its plan's"
     )
+    pending_plan_change: PendingPlanChange | None
     created_at: datetime
     updated_at: datetime
 

@@ -13,7 +13,6 @@ from contracts.base import Event
 from contracts.commands import (
     AddHotspot,
     AddService,
-    ChangeServicePlan,
     ItemCommand,
     LinkDevice,
     RemoveHotspot,
@@ -27,13 +26,11 @@ from contracts.values import normalize_mac, parse_ip, parse_ipv4, parse_ipv6
 from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
 from services.subscription.domain.fields import Fields
 from services.subscription.domain.plans import SHAPING_FIELDS, Plans
-from services.subscription.domain.proration import prorate
 from services.subscription.domain.service_plans import (
     editable,
     not_retired,
     on_plan,
     plan_id_of,
-    plan_named,
 )
 
 SERVICE_FIELDS = set(ev.ServiceFields.model_fields) - {"overrides"}
@@ -49,31 +46,29 @@ class Items:
     services: Mapping[UUID, ev.ServiceFields] = field(default_factory=dict)
     hotspots: Mapping[UUID, ev.HotspotFields] = field(default_factory=dict)
     devices: Mapping[UUID, ev.DeviceFields] = field(default_factory=dict)
+    pending: Mapping[UUID, ev.ServicePlanChangeScheduled] = field(default_factory=dict)
+    """The plan change pending for a service, by service id."""
 
 
-def decide(
-    command: ItemCommand | ChangeServicePlan, items: Items, plans: Plans | None = None
-) -> list[Event]:
+def decide(command: ItemCommand, items: Items, plans: Plans | None = None) -> list[Event]:
     """Events that carry out an item command on an open subscription, with the plans of the
     tenant that the command and its service name."""
     plans = plans or {}
     match command:
         case AddService():
             _absent(items.services, command.service_id, "service")
-            service = _service(command.fields, plans)
+            service = service_fields(command.fields, plans)
             not_retired(plans, service.plan_id)
             _no_overlap(items, command.service_id, service)
             return [ev.ServiceAdded(service_id=command.service_id, **_dump(service))]
         case UpdateService():
-            old = _present(items.services, command.service_id, "service")
-            new = _service({**editable(old, command.changes), **command.changes}, plans)
+            old = present(items.services, command.service_id, "service")
+            new = service_fields({**editable(old, command.changes), **command.changes}, plans)
             not_retired(plans, new.plan_id, kept=old.plan_id)
             _no_overlap(items, command.service_id, new)
             return _service_update(command.service_id, old, new)
-        case ChangeServicePlan():
-            return _plan_changed(command, items, plans)
         case RemoveService():
-            _present(items.services, command.service_id, "service")
+            present(items.services, command.service_id, "service")
             detached: list[Event] = [
                 _device_updated(device_id, device, service_id=None)
                 for device_id, device in items.devices.items()
@@ -85,7 +80,7 @@ def decide(
             hotspot = _hotspot(command.fields)
             return [ev.HotspotAdded(hotspot_id=command.hotspot_id, **_dump(hotspot))]
         case UpdateHotspot():
-            old_hotspot = _present(items.hotspots, command.hotspot_id, "hotspot account")
+            old_hotspot = present(items.hotspots, command.hotspot_id, "hotspot account")
             new_hotspot = _hotspot({**_dump(old_hotspot), **command.changes})
             changed = _changed(old_hotspot, new_hotspot)
             if not changed:
@@ -96,14 +91,14 @@ def decide(
                 )
             ]
         case RemoveHotspot():
-            _present(items.hotspots, command.hotspot_id, "hotspot account")
+            present(items.hotspots, command.hotspot_id, "hotspot account")
             return [ev.HotspotRemoved(hotspot_id=command.hotspot_id)]
         case LinkDevice():
             _absent(items.devices, command.device_id, "device")
             device = _device(command.fields, items)
             return [ev.DeviceLinked(device_id=command.device_id, **_dump(device))]
         case UpdateDevice():
-            old_device = _present(items.devices, command.device_id, "device")
+            old_device = present(items.devices, command.device_id, "device")
             merged = {**_api_device(old_device), **command.changes}
             new_device = _device(merged, items)
             changed = _changed(old_device, new_device)
@@ -113,7 +108,7 @@ def decide(
                 ev.DeviceUpdated(device_id=command.device_id, changed=changed, **_dump(new_device))
             ]
         case UnlinkDevice():
-            _present(items.devices, command.device_id, "device")
+            present(items.devices, command.device_id, "device")
             return [ev.DeviceUnlinked(device_id=command.device_id)]
         case _:
             assert_never(command)
@@ -125,15 +120,16 @@ def evolve(items: Items, event: Event) -> Items:
         case ev.ServiceAdded() | ev.ServiceUpdated():
             service = ev.ServiceFields.model_validate(_dump(event))
             return replace(items, services={**items.services, event.service_id: service})
-        case ev.ServicePlanChanged():
-            moved = items.services[event.service_id].model_copy(update=_moved(event))
-            return replace(items, services={**items.services, event.service_id: moved})
         case ev.ServiceStatusChanged():
             current = items.services[event.service_id]
             changed = current.model_copy(update={"status": event.to_status})
             return replace(items, services={**items.services, event.service_id: changed})
         case ev.ServiceRemoved():
-            return replace(items, services=_without(items.services, event.service_id))
+            return replace(
+                items,
+                services=_without(items.services, event.service_id),
+                pending=_without(items.pending, event.service_id),
+            )
         case ev.HotspotAdded() | ev.HotspotUpdated():
             hotspot = ev.HotspotFields.model_validate(_dump(event))
             return replace(items, hotspots={**items.hotspots, event.hotspot_id: hotspot})
@@ -148,7 +144,8 @@ def evolve(items: Items, event: Event) -> Items:
             return items
 
 
-def _service(values: Mapping[str, Any], plans: Plans) -> ev.ServiceFields:
+def service_fields(values: Mapping[str, Any], plans: Plans) -> ev.ServiceFields:
+    """A service's fields, checked, on its plan if it names one."""
     Fields(values, SERVICE_FIELDS)  # unknown fields first, named as sent
     values, overrides = on_plan(values, plans)
     f = Fields(values, SERVICE_FIELDS)
@@ -177,51 +174,6 @@ def _service(values: Mapping[str, Any], plans: Plans) -> ev.ServiceFields:
         plan_id=plan_id_of(values),
         overrides=overrides,
     )
-
-
-def _plan_changed(command: ChangeServicePlan, items: Items, plans: Plans) -> list[Event]:
-    """A service moved to another plan now: its rates after, the overrides it keeps, and the
-    proration between two catalogue plans (a custom plan has no catalogue price to credit)."""
-    old = _present(items.services, command.service_id, "service")
-    if command.plan_id == old.plan_id:
-        return []
-    not_retired(plans, command.plan_id)
-    new = _service(
-        {**editable(old, {"plan_id": command.plan_id}), "plan_id": command.plan_id}, plans
-    )
-    proration = None
-    if old.plan_id is not None:
-        proration = prorate(
-            plan_named(plans, old.plan_id), plan_named(plans, command.plan_id), command.now
-        )
-    return [
-        ev.ServicePlanChanged(
-            service_id=command.service_id,
-            from_plan_id=old.plan_id,
-            from_plan=plans[old.plan_id].fields.name if old.plan_id in plans else old.plan,
-            to_plan_id=command.plan_id,
-            plan=new.plan,
-            download_max_mbps=new.download_max_mbps,
-            upload_max_mbps=new.upload_max_mbps,
-            download_min_mbps=new.download_min_mbps,
-            upload_min_mbps=new.upload_min_mbps,
-            qos_mode=new.qos_mode,
-            overrides=new.overrides,
-            effective_at=command.now,
-            proration=proration,
-        )
-    ]
-
-
-_MOVED = (
-    "plan", "download_max_mbps", "upload_max_mbps", "download_min_mbps", "upload_min_mbps",
-    "qos_mode", "overrides",
-)  # fmt: skip
-
-
-def _moved(event: ev.ServicePlanChanged) -> dict[str, Any]:
-    """What a plan change changes of a service."""
-    return {"plan_id": event.to_plan_id, **{name: getattr(event, name) for name in _MOVED}}
 
 
 def _service_update(service_id: UUID, old: ev.ServiceFields, new: ev.ServiceFields) -> list[Event]:
@@ -348,7 +300,7 @@ def _absent(existing: Mapping[UUID, Any], item_id: UUID, label: str) -> None:
         raise AlreadyExists(f"{label} {item_id} already exists")
 
 
-def _present(existing: Mapping[UUID, Any], item_id: UUID, label: str) -> Any:
+def present(existing: Mapping[UUID, Any], item_id: UUID, label: str) -> Any:
     if item_id not in existing:
         raise NotFound(f"{label} {item_id} not found")
     return existing[item_id]

@@ -47,8 +47,8 @@ def minor(amount: Fraction, currency: str) -> Decimal:
     return Decimal(units).scaleb(-places)
 
 
-def prorate(old: Plan, new: Plan, at: datetime) -> Proration:
-    """The credit for the old plan and the charge for the new one over the days left."""
+def compatible(old: Plan, new: Plan) -> None:
+    """Refuse a change between plans a proration cannot net: other currency, other cycle."""
     if new.fields.currency != old.fields.currency:
         raise Invalid(
             f"plan {new.fields.name} is priced in {new.fields.currency} and the service's plan "
@@ -61,6 +61,11 @@ def prorate(old: Plan, new: Plan, at: datetime) -> Proration:
             f"{old.fields.cycle}: a plan change prorates within one billing cycle",
             "/plan_id",
         )
+
+
+def prorate(old: Plan, new: Plan, at: datetime) -> Proration:
+    """The credit for the old plan and the charge for the new one over the days left."""
+    compatible(old, new)
     day = at.astimezone(UTC).date()
     start, end = period(new.fields.cycle, day)
     days = (end - start).days + 1

@@ -12,7 +12,9 @@ from contracts.base import Event, FieldChange
 from contracts.commands import (
     AddHotspot,
     AddService,
+    ApplyPlanChange,
     AssignEngineer,
+    CancelPlanChange,
     ChangeServicePlan,
     ChangeStatus,
     CreateSubscription,
@@ -32,7 +34,7 @@ from contracts.commands import (
     UpdateService,
 )
 from contracts.subscription import Status
-from services.subscription.domain import account, inner
+from services.subscription.domain import account, inner, plan_changes
 from services.subscription.domain.claims import Claim, claims
 from services.subscription.domain.errors import (
     AlreadyExists,
@@ -140,9 +142,17 @@ def decide(
             | LinkDevice()
             | UpdateDevice()
             | UnlinkDevice()
-            | ChangeServicePlan()
         ):
             return inner.decide(command, _open(state, command.subscription_id).items, plans)
+        case ChangeServicePlan() | CancelPlanChange():
+            items = _open(state, command.subscription_id).items
+            return plan_changes.decide(command, items, plans or {})
+        case ApplyPlanChange():
+            # A change falling due after the subscription closed is not carried out.
+            current = _existing(state, command.subscription_id)
+            if current.status.is_closed:
+                return []
+            return plan_changes.decide(command, current.items, plans or {})
         case SetBilling():
             return account.decide(command, _open(state, command.subscription_id).account)
         case RecordPayment() | RefundPayment() | LogTouchpoint():
@@ -191,7 +201,6 @@ def evolve(state: State, event: Event) -> State:
             | inner_ev.ServiceUpdated()
             | inner_ev.ServiceStatusChanged()
             | inner_ev.ServiceRemoved()
-            | inner_ev.ServicePlanChanged()
             | inner_ev.HotspotAdded()
             | inner_ev.HotspotUpdated()
             | inner_ev.HotspotRemoved()
@@ -201,6 +210,13 @@ def evolve(state: State, event: Event) -> State:
         ):
             assert isinstance(state, Subscription)
             return replace(state, items=inner.evolve(state.items, event))
+        case (
+            inner_ev.ServicePlanChanged()
+            | inner_ev.ServicePlanChangeScheduled()
+            | inner_ev.ServicePlanChangeCancelled()
+        ):
+            assert isinstance(state, Subscription)
+            return replace(state, items=plan_changes.evolve(state.items, event))
         case _:
             return state
 
@@ -282,6 +298,8 @@ def plan_ids(command: SubscriptionCommand, state: State) -> set[UUID]:
             named = {_plan_id(command.changes), _current_plan(state, command.service_id)}
         case ChangeServicePlan():
             named = {command.plan_id, _current_plan(state, command.service_id)}
+        case ApplyPlanChange():
+            named = {_current_plan(state, command.service_id), _pending_plan(state, command)}
         case _:
             named = set()
     return {plan_id for plan_id in named if plan_id is not None}
@@ -292,6 +310,12 @@ def _plan_id(values: dict[str, object]) -> UUID | None:
         return plan_id_of(values)
     except InvalidReference:  # `decide` refuses it, naming the field
         return None
+
+
+def _pending_plan(state: State, command: ApplyPlanChange) -> UUID | None:
+    if isinstance(state, Subscription) and command.service_id in state.items.pending:
+        return state.items.pending[command.service_id].to_plan_id
+    return None
 
 
 def _current_plan(state: State, service_id: UUID) -> UUID | None:

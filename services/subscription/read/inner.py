@@ -11,7 +11,8 @@ import asyncpg
 SERVICES = """
 select id, plan, download_max_mbps, upload_max_mbps, download_min_mbps, upload_min_mbps, qos_mode,
        ipv4, ipv6, pppoe_username, mac, parent_node, installation_address, status,
-       plan_id, overrides, created_at, updated_at
+       plan_id, overrides, pending_plan_id, pending_plan, pending_effective_at,
+       created_at, updated_at
 from read.services where tenant_id = $1 and subscription_id = $2
 order by created_at, id
 """
@@ -69,8 +70,14 @@ async def _rows(pool: asyncpg.Pool, sql: str, *args: Any) -> list[dict[str, Any]
 async def services(
     pool: asyncpg.Pool, tenant_id: str, subscription_id: UUID
 ) -> list[dict[str, Any]]:
-    """The Services tab."""
-    return await _rows(pool, SERVICES, tenant_id, subscription_id)
+    """The Services tab, each service with the plan change pending for it (or null)."""
+    rows = await _rows(pool, SERVICES, tenant_id, subscription_id)
+    for row in rows:
+        plan_id, plan, at = (row.pop(f"pending_{n}") for n in ("plan_id", "plan", "effective_at"))
+        row["pending_plan_change"] = (
+            None if plan_id is None else {"plan_id": plan_id, "plan": plan, "effective_at": at}
+        )
+    return rows
 
 
 async def hotspots(

@@ -152,10 +152,11 @@ class RetireIn(Body):
 
 
 class PlanChangeIn(Body):
-    """A service moved to another plan; `effective: "now"` (the default) prorates by days."""
+    """A service moved to another plan: `now` (the default, prorated by days), `next_cycle`
+    (the next billing period's first day) or a moment to come (a date-time with its zone)."""
 
     plan_id: UUID
-    effective: Literal["now"] = "now"
+    effective: Annotated[str, StringConstraints(max_length=64)] = "now"
 
 
 class HotspotIn(Body):

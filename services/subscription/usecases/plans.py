@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
-from contracts.commands import ChangeServicePlan, CreatePlan, EditPlan, RetirePlan
+from contracts.commands import (
+    ApplyPlanChange,
+    CancelPlanChange,
+    ChangeServicePlan,
+    CreatePlan,
+    EditPlan,
+    RetirePlan,
+)
 from services.subscription.usecases.calls import (
     CHANGED,
     CREATED,
@@ -16,6 +25,7 @@ from services.subscription.usecases.calls import (
     now,
 )
 from services.subscription.usecases.inputs import Body, PlanChangeIn, RetireIn
+from services.subscription.write.handlers import Outcome
 
 
 class Plans:
@@ -45,8 +55,8 @@ class Plans:
     async def change_service_plan(
         self, call: Call, subscription_id: UUID, service_id: UUID, data: PlanChangeIn
     ) -> Result:
-        """Move a service to another plan now, prorated: the service's id, the subscription's
-        version and position."""
+        """Move a service to another plan now (prorated) or schedule the move: the service's
+        id, the subscription's version and position."""
         command = ChangeServicePlan(
             subscription_id=subscription_id,
             service_id=service_id,
@@ -55,3 +65,24 @@ class Plans:
             now=now(),
         )
         return await self._runner.subscription(call, command, item(CHANGED, service_id))
+
+    async def cancel_plan_change(
+        self, call: Call, subscription_id: UUID, service_id: UUID
+    ) -> Result:
+        """Drop the plan change pending for a service: the subscription's version, position."""
+        command = CancelPlanChange(
+            subscription_id=subscription_id, service_id=service_id, now=now()
+        )
+        return await self._runner.subscription(call, command, _version)
+
+    async def apply_plan_change(
+        self, call: Call, subscription_id: UUID, service_id: UUID, at: datetime
+    ) -> Result:
+        """Carry out the plan change pending for a service if it is due at `at` (the scheduler's
+        clock); nothing otherwise."""
+        command = ApplyPlanChange(subscription_id=subscription_id, service_id=service_id, now=at)
+        return await self._runner.subscription(call, command, item(CHANGED, service_id))
+
+
+def _version(outcome: Outcome) -> tuple[str, dict[str, Any]]:
+    return CHANGED, {"version": outcome.version, "position": outcome.position}
