@@ -1,5 +1,5 @@
 """Administration → Contacts, Organizations, Engineers, Service Contracts and the pickers of the
-Add Subscription form, over HTTP against the in-process app, real PostgreSQL and NATS.
+Add Subscription form, the list's engineer filter and the bulk form, over HTTP against the in-process app, real PostgreSQL and NATS.
 
 The projection workers do not run here: a test runs them (`project`) before reading a page that
 must show what it just wrote.
@@ -201,11 +201,15 @@ async def test_a_read_token_sees_no_actions_and_cannot_post(
     page = await reader.get(path)
     assert page.status_code == 200 and "Jane Doe" in page.text
     assert "/deactivate" not in page.text and "/edit" not in page.text
-    for forbidden in (f"{path}/edit", "/admin/contacts/new", "/admin/pick/contacts"):
+    for forbidden in (f"{path}/edit", "/admin/contacts/new"):
         assert (await reader.get(forbidden)).status_code == 403, forbidden
     refused = await reader.submit(listing, f"{path}/deactivate", {"reason": "x"})
     assert refused.status_code == 403 and "Read-only access" in refused.text
     assert (await reader.get("/admin/pick/contacts.json?q=jane")).status_code == 200
+    # The choose page serves the list's engineer filter without JavaScript: no "Add" there.
+    choose = await reader.get("/admin/pick/contacts?q=jane")
+    assert choose.status_code == 200 and "Jane Doe" in choose.text
+    assert "Add a contact" not in choose.text
 
 
 async def test_the_picker_answers_active_matches_of_the_tenant_as_json(
@@ -354,3 +358,144 @@ def hidden(page: httpx.Response) -> dict[str, str]:
             r'<input type="hidden" name="(field|back)" value="([^"]*)"', page.text
         )
     }
+
+
+async def subscriptions_of(
+    browser: Browser, refs: dict[str, str], named: dict[str, dict[str, str]]
+) -> dict[str, str]:
+    """Subscriptions by name (their ids), each with the directory's references and its own
+    fields."""
+    made = {}
+    for name, fields in named.items():
+        body = {**refs, "name": name, "status": "Active", **fields}
+        response = await browser.api.post("/api/v1/subscriptions", json=body)
+        assert response.status_code == 201, response.text
+        made[name] = str(response.json()["id"])
+    return made
+
+
+async def test_the_lists_engineer_filter_chooses_any_engineer_without_javascript(
+    browser: Browser, pool: asyncpg.Pool
+) -> None:
+    refs = await directory(browser.api)
+    bob = (await browser.api.post("/api/v1/engineers", json={"name": "Bob Field"})).json()["id"]
+    held, bobs = {"status": "Suspended"}, {"engineer_id": bob}
+    named = {"Alice mast": held, "Bob mast": {**held, **bobs}, "Bob cabin": bobs}
+    await subscriptions_of(browser, refs, named)
+    gone = await browser.api.post(f"/api/v1/engineers/{bob}/deactivate", json={"reason": "left"})
+    assert gone.status_code == 200, gone.text
+    await caught_up(pool)
+
+    listing = await browser.get("/admin/subscriptions")
+    engineer = field_html(listing, "engineer_id")
+    assert 'name="engineer_id_search"' in engineer and "Find engineer" in engineer
+    assert "Add an engineer" not in engineer  # a filter names who is there
+    assert "<select" not in engineer
+
+    # "Find engineer" without JavaScript: the choose page, deactivated engineers too, and back.
+    away = location(
+        await browser.get(
+            "/admin/subscriptions",
+            params={"status": "Suspended", "engineer_id": "", "engineer_id_search": "bob",
+                    "q": "mast", "then": "pick:engineer_id"},
+        )
+    )  # fmt: skip
+    assert away.startswith("/admin/pick/engineers?")
+    asked = parse_qs(urlsplit(away).query)
+    assert asked["q"] == ["bob"] and asked["show"] == ["all"]
+    assert asked["back"] == ["/admin/subscriptions?status=Suspended&q=mast"]
+    choose = await browser.get(away)
+    assert choose.status_code == 200 and "Bob Field" in choose.text and "deactivated" in choose.text
+    back = link(choose, "Choose")
+    assert back == f"/admin/subscriptions?status=Suspended&q=mast&engineer_id={bob}"
+    filtered = await browser.get(back)
+    assert filtered.status_code == 200
+    assert "Bob mast" in filtered.text
+    assert "Alice mast" not in filtered.text and "Bob cabin" not in filtered.text
+    assert f'value="{bob}"' in field_html(filtered, "engineer_id")
+    assert 'value="Bob Field"' in field_html(filtered, "engineer_id")  # named, by its id
+    assert 'value="Suspended" selected' in filtered.text
+    assert f'name="filter_engineer_id" value="{bob}"' in filtered.text  # the bulk form's filter
+
+    # The type-ahead of the filter offers a deactivated engineer too; a form's does not.
+    every = (await browser.get("/admin/pick/engineers.json?q=bob&show=all")).json()
+    assert [(i["label"], i["detail"]) for i in every["items"]] == [("Bob Field", "deactivated")]
+    assert (await browser.get("/admin/pick/engineers.json?q=bob")).json() == {"items": []}
+
+    # An emptied box is any engineer, even with the id still in the form.
+    cleared = await browser.get(
+        "/admin/subscriptions", params={"engineer_id": bob, "engineer_id_search": "", "q": "mast"}
+    )
+    assert "Alice mast" in cleared.text and "Bob mast" in cleared.text
+
+
+async def test_an_engineer_typed_but_not_chosen_is_the_filters_error(
+    browser: Browser, pool: asyncpg.Pool
+) -> None:
+    refs = await directory(browser.api)
+    await subscriptions_of(browser, refs, {"Pole 1": {}})
+    await caught_up(pool)
+    refused = await browser.get(
+        "/admin/subscriptions", params={"engineer_id": "", "engineer_id_search": "Alice"}
+    )
+    assert refused.status_code == 422
+    engineer = field_html(refused, "engineer_id")
+    assert "Choose an engineer from the matches (Find), or clear the box." in engineer
+    assert 'value="Alice"' in engineer and 'aria-invalid="true"' in engineer
+    assert 'id="bulk-form"' not in refused.text  # no "all matching" over what it left out
+    garbled = await browser.get("/admin/subscriptions?engineer_id=nope&engineer_id_search=x")
+    assert garbled.status_code == 422
+
+
+async def test_the_bulk_form_finds_an_engineer_without_javascript(
+    browser: Browser, web: WebFactory, pool: asyncpg.Pool
+) -> None:
+    refs = await directory(browser.api)
+    bob = (await browser.api.post("/api/v1/engineers", json={"name": "Bob Field"})).json()["id"]
+    made = await subscriptions_of(browser, refs, {"Pole 1": {}, "Pole 2": {}, "Pole 3": {}})
+    await caught_up(pool)
+    listing = await browser.get("/admin/subscriptions", params={"q": "Pole"})
+    ticked = [made["Pole 1"], made["Pole 2"]]
+    typed = {
+        "scope": "selected", "subscription_ids": ticked, "filter_q": "Pole",
+        "action": "engineer", "reason": "rota", "engineer_id": "", "engineer_id_search": "bo",
+    }  # fmt: skip
+
+    # Typed, nothing chosen: the field's error, the form kept.
+    refused = await browser.submit(listing, "/admin/bulk", {**typed, "then": "run"})
+    assert refused.status_code == 422
+    engineer = field_html(refused, "engineer_id")
+    assert "Choose an engineer from the matches (Find), or add one." in engineer
+    assert 'value="bo"' in engineer
+    assert refused.text.count('name="subscription_ids"') == 2
+
+    away = location(
+        await browser.submit(refused, "/admin/bulk", {**typed, "then": "pick:engineer_id"})
+    )
+    assert away.startswith("/admin/pick/engineers?")
+    assert parse_qs(urlsplit(away).query)["q"] == ["bo"]
+    back = link(await browser.get(away), "Choose")
+    assert back.startswith("/admin/bulk/new?")
+    form = await browser.get(back)
+    assert form.status_code == 200
+    engineer = field_html(form, "engineer_id")
+    assert f'value="{bob}"' in engineer and 'value="Bob Field"' in engineer
+    assert "Assign to" in engineer
+    for kept in (
+        *ticked,
+        'value="engineer" selected',
+        'value="rota"',
+        'name="filter_q" value="Pole"',
+    ):
+        assert kept in form.text, kept
+    assert 'value="selected" checked' in form.text
+
+    sent = await browser.submit(
+        form, "/admin/bulk", {**typed, "engineer_id": bob, "engineer_id_search": "Bob Field"}
+    )
+    job = location(sent)
+    assert re.fullmatch(r"/admin/bulk/[0-9a-f-]{36}", job)
+    assert "Assign engineer Bob Field" in (await browser.get(job)).text
+
+    reader = await web(browser.tenant_id, "read")
+    assert (await reader.get(back)).status_code == 403

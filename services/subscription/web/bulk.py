@@ -4,7 +4,10 @@ The list (subscriptions.py, list.html) sends the ticked rows, or "all matching t
 the list's filters, and the action; the same use case as `POST /api/v1/subscriptions/bulk`
 stores the job, and the browser is sent to its page, which refreshes itself (no script needed)
 until the job is over. A refused form is shown again with each field's error, the selection
-kept. A read token gets no bulk form and a 403 here.
+kept. The engineer is a picker: its "Find engineer" and "Add an engineer" without JavaScript
+leave for the choose page or the add form and come back to `GET /admin/bulk/new` with the form
+as it was (the ticked rows included) and the engineer chosen. A read token gets no bulk form and
+a 403 here.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import ImmutableMultiDict
 
 from contracts.bulk import BulkJob, EngineerAction
 from contracts.imports import JobState
@@ -30,9 +33,10 @@ from services.subscription.read import imports as jobs
 from services.subscription.usecases import bulk
 from services.subscription.usecases.bulk import BulkIn, QueueFull
 from services.subscription.usecases.errors import DomainError, field_errors
-from services.subscription.web import choices
+from services.subscription.web import pickers
+from services.subscription.web.fields import Field
 from services.subscription.web.forms import values
-from services.subscription.web.pages import posted, render, see_other
+from services.subscription.web.pages import caught_up, posted, render, see_other, with_query
 from services.subscription.web.session import PageError, SignedIn, Writer
 
 router = APIRouter(prefix="/admin/bulk", include_in_schema=False)
@@ -40,6 +44,7 @@ router = APIRouter(prefix="/admin/bulk", include_in_schema=False)
 FINAL = {JobState.COMPLETED, JobState.FAILED}
 STATUSES = [s.value for s in Status]
 ACTION_FIELDS = ("action", "status", "reason", "engineer_id")
+ENGINEER = Field("engineer_id", "Assign to")  # a picker of active engineers
 # The list's filters, as the bulk form carries them (beside the action's own `status`).
 FILTER_FIELDS = {"filter_status": "status", "filter_engineer_id": "engineer_id", "filter_q": "q"}
 # The form field that shows a refusal, by the last step of the pointer the use case names.
@@ -62,23 +67,42 @@ async def submit(request: Request, principal: Writer) -> Response:
     form = await posted(request)
     typed = values(form, ACTION_FIELDS)
     chosen = Chosen.of(form)
+    searched = pickers.searches(form, [ENGINEER.name])
+    unchosen = pickers.unchosen(typed, searched)
+    away = pickers.away(str(form.get("then") or ""), chosen.back(typed), searched)
+    if away:  # "Find engineer" or "Add an engineer", without running anything
+        return see_other(away)
+    # Text in the engineer's box with none chosen is its error (when assigning one).
+    errors = unchosen if typed["action"] == "engineer" else {}
     try:
         data = BulkIn.model_validate({**chosen.body(), "action": _action(typed)})
+    except ValidationError as exc:
+        for error in field_errors(exc.errors()):
+            errors.setdefault(_field(error["pointer"]), error["detail"])
+        return await _again(request, principal, chosen, typed, errors, searched=searched)
+    if errors:
+        return await _again(request, principal, chosen, typed, errors, searched=searched)
+    try:
         queued = await bulk.submit(
             request.app.state.pool, principal.tenant_id, principal.name, data
         )
-    except ValidationError as exc:
-        errors: dict[str, str] = {}
-        for error in field_errors(exc.errors()):
-            errors.setdefault(_field(error["pointer"]), error["detail"])
-        return await _again(request, principal, chosen, typed, errors)
     except DomainError as exc:
-        return await _again(request, principal, chosen, typed, {_field(exc.pointer): exc.message})
+        refused = {_field(exc.pointer): exc.message}
+        return await _again(request, principal, chosen, typed, refused, searched=searched)
     except QueueFull:
         message = "Too many jobs of this tenant are waiting; try again when one has finished."
-        return await _again(request, principal, chosen, typed, {"": message}, 429)
+        return await _again(request, principal, chosen, typed, {"": message}, 429, searched)
     await wake(request, queued.job_id)
     return see_other(f"{router.prefix}/{queued.job_id}")
+
+
+@router.get("/new")
+async def form_again(request: Request, principal: Writer) -> Response:
+    """The bulk form as it was left for choosing or adding an engineer, that engineer in."""
+    given = request.query_params
+    typed = {name: given.get(name, "")[:500] for name in ACTION_FIELDS}
+    await caught_up(request, "directory")  # an engineer just added
+    return await _again(request, principal, Chosen.of(given), typed, {}, 200)
 
 
 @router.get("/{job_id:uuid}")
@@ -108,11 +132,17 @@ class Chosen:
         self.filters = filters
 
     @classmethod
-    def of(cls, form: FormData) -> Chosen:
+    def of(cls, form: ImmutableMultiDict[str, Any]) -> Chosen:
+        """From the posted form, or from the query of the way back to it."""
         scope = "filter" if form.get("scope") == "filter" else "selected"
         ids = [str(v) for v in form.getlist("subscription_ids") if v]
         filters = {name: str(form.get(name) or "").strip() for name in FILTER_FIELDS}
         return cls(scope, ids, filters)
+
+    def back(self, typed: dict[str, str]) -> str:
+        """The bulk form again after a detour, with this selection and the action `typed`."""
+        selection = {"scope": self.scope, "subscription_ids": self.ids, **self.filters}
+        return with_query(f"{router.prefix}/new", **selection, **typed)
 
     def body(self) -> dict[str, Any]:
         """The use case's selection: the ids, or the filter (blank filters left out)."""
@@ -148,10 +178,14 @@ async def _again(
     typed: dict[str, str],
     errors: dict[str, str],
     status: int = 422,
+    searched: dict[str, str] | None = None,
 ) -> Response:
-    """The bulk form again, with each field's error and the selection it was for."""
+    """The bulk form again, with each field's error and the selection it was for; the
+    engineer's box as typed, or the name of the engineer chosen."""
     message = errors.pop("", None)
     pool = request.app.state.pool
+    chosen_engineer = {ENGINEER.name: typed.get(ENGINEER.name, "")}
+    labels = await pickers.labels(pool, principal.tenant_id, chosen_engineer)
     return render(
         request,
         "bulk_new.html",
@@ -161,7 +195,8 @@ async def _again(
         errors=errors,
         message=message,
         statuses=STATUSES,
-        engineers=await choices.options(pool, principal.tenant_id, "engineer"),
+        engineer=ENGINEER,
+        labels=labels | (searched or {}),
     )
 
 
@@ -178,12 +213,12 @@ async def _described(request: Request, principal: Principal, job: BulkJob) -> st
 @dataclass(frozen=True)
 class ListChoices:
     """What the list's bulk form offers: how many match its filter (`more`: over that many;
-    counting stops there), the statuses and the engineers that can be assigned."""
+    counting stops there), the statuses, and the engineer's picker."""
 
     matching: int
     more: bool
     statuses: list[str]
-    engineers: list[choices.Option]
+    engineer: Field = ENGINEER
 
 
 async def list_choices(
@@ -200,6 +235,5 @@ async def list_choices(
         matching = await selected.count_matching(
             pool, principal.tenant_id, filters, LIST_COUNT_BOUND + 1
         )
-    engineers = await choices.options(pool, principal.tenant_id, "engineer")
     more = matching > LIST_COUNT_BOUND
-    return ListChoices(min(matching, LIST_COUNT_BOUND), more, STATUSES, engineers)
+    return ListChoices(min(matching, LIST_COUNT_BOUND), more, STATUSES)

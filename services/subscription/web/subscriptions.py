@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
@@ -15,8 +15,8 @@ from services.subscription.read import subscriptions as views
 from services.subscription.usecases import exports
 from services.subscription.usecases.exports import Download
 from services.subscription.usecases.inputs import SubscriptionIn
-from services.subscription.web import bulk, choices, pickers
-from services.subscription.web.fields import NEW_SUBSCRIPTION
+from services.subscription.web import bulk, pickers
+from services.subscription.web.fields import NEW_SUBSCRIPTION, Field
 from services.subscription.web.forms import (
     Rejected,
     body,
@@ -33,6 +33,10 @@ router = APIRouter(prefix="/admin/subscriptions", include_in_schema=False)
 PAGE_SIZE = 50
 STATUSES = [s.value for s in Status]
 FIELDS = [f.name for f in NEW_SUBSCRIPTION]
+# The list's engineer filter: a picker over every engineer, deactivated ones too (a subscription
+# keeps one who has left), and its "Find engineer" without JavaScript.
+ENGINEER = Field("engineer_id", "Engineer")
+FIND_ENGINEER = f"pick:{ENGINEER.name}"
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,16 @@ class Filters:
 
 @router.get("")
 async def listing(request: Request, principal: SignedIn, cursor: str | None = None) -> Response:
-    filters = Filters.of(request.query_params)
+    params = request.query_params
+    filters = Filters.of(params)
+    searched = pickers.searches(params, [ENGINEER.name])
+    if params.get("then") == FIND_ENGINEER:  # to the choose page, back with the filters kept
+        kept = {"status": filters.status, "q": filters.q}
+        away = pickers.detour(FIND_ENGINEER, kept, searched, request.url.path, inactive=True)
+        return see_other(away or request.url.path)
+    chosen = {ENGINEER.name: filters.engineer_id}
+    errors = pickers.unchosen(chosen, searched, add=False)
+    filters = replace(filters, engineer_id=chosen[ENGINEER.name])
     current = await caught_up(request, "subscriptions")
     selected = filters.selection()
     pool = request.app.state.pool
@@ -83,9 +96,13 @@ async def listing(request: Request, principal: SignedIn, cursor: str | None = No
     return render(
         request,
         "list.html",
+        422 if errors else 200,
         filters=filters,
         statuses=STATUSES,
-        engineers=await choices.options(pool, principal.tenant_id, "engineer", active_only=False),
+        engineer=ENGINEER,
+        # The box shows the engineer filtered by, or what was typed with none chosen.
+        labels=searched | await pickers.labels(pool, principal.tenant_id, chosen),
+        errors=errors,
         items=page.items,
         paged=cursor is not None,
         first_page=with_query(request.url.path, **filters.query()),
@@ -94,7 +111,10 @@ async def listing(request: Request, principal: SignedIn, cursor: str | None = No
         export_csv=with_query(f"{request.url.path}/export.csv", **filters.query()),
         export_xlsx=with_query(f"{request.url.path}/export.xlsx", **filters.query()),
         current=current,
-        bulk=await bulk.list_choices(
+        # No "all matching" over a filter that left out the engineer typed.
+        bulk=None
+        if errors
+        else await bulk.list_choices(
             pool,
             principal,
             selected.filters,

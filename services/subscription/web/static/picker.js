@@ -76,7 +76,8 @@
 
     function search() {
       var question = ++asked;
-      var query = url + "?q=" + encodeURIComponent(box.value.trim());
+      var query = url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" +
+        encodeURIComponent(box.value.trim());
       fetch(query, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) {
           if (!response.ok) throw new Error("search failed");
