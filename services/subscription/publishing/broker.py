@@ -32,8 +32,8 @@ from plumbing.eventlog import StoredEvent
 log = logging.getLogger(__name__)
 
 # The broker drops a message whose Nats-Msg-Id it saw within this window. The relay re-publishes
-# an unacknowledged batch after at most a few seconds of backoff (5 s cap, see relay.py), and a
-# relay taking over after a crash re-publishes the batch the dead one had not checkpointed; ten
+# an unacknowledged batch after at most a second of backoff (see relay.py), and a relay
+# taking over after a crash re-publishes the batch the dead one had not checkpointed; ten
 # minutes covers both with a wide margin, so consumers normally never see a relay's duplicate.
 # A relay down for longer than this re-publishes at most one batch the broker then keeps:
 # consumers are idempotent, so that costs work, not correctness.

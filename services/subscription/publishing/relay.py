@@ -88,9 +88,14 @@ class LockLost(Exception):
 
 
 class Backoff:
-    """Bounded exponential delays: 0.1 s, 0.2 s, ... up to 5 s."""
+    """Bounded exponential delays: 0.1 s, 0.2 s, ... up to 1 s.
 
-    def __init__(self, first: float = 0.1, most: float = 5.0) -> None:
+    Short, so that publishing resumes within a second of PostgreSQL or a NATS stream leader
+    coming back (a 5 s cap kept events off the broker up to 5 s after a 10 s outage); one
+    attempt a second while a server is away costs nothing.
+    """
+
+    def __init__(self, first: float = 0.1, most: float = 1.0) -> None:
         self.first, self.most, self.delay = first, most, 0.0
 
     def next(self) -> float:
