@@ -48,9 +48,21 @@ def taken_message(exc: ReservationTaken) -> str:
     return f"{label} {exc.reservation.value}{held} is already used by subscription {holder}"
 
 
+# What pydantic adds to an error's location when a field takes one of several types (a price as
+# text or a number, a value or null): the member that refused, never a field of the request.
+_UNION_MEMBERS = frozenset(
+    {"str", "int", "float", "bool", "decimal", "none", "list", "dict", "date", "datetime", "uuid"}
+)
+
+
+def _is_member(part: Any) -> bool:
+    return isinstance(part, str) and (part in _UNION_MEMBERS or "[" in part or "-" in part)
+
+
 def _pointer(loc: tuple[Any, ...]) -> str:
     parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    named = [p for p in parts if not _is_member(p)]
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in named)
 
 
 def field_errors(found: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
