@@ -49,6 +49,17 @@ async def test_the_list_with_its_filters(page: Page, ui_tenant: Tenant) -> None:
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("Turing office link")
 
+    # The engineer is a picker that searches as you type; the page names who it filters by.
+    await page.get_by_label("Status").select_option("")
+    await pick(page, "Engineer", "grace", "Grace Hopper")
+    await page.get_by_label("Search").press("Enter")  # applies, rather than finding
+    await expect(page).to_have_url(re.compile(f"engineer_id={ui_tenant.ids['Grace Hopper']}"))
+    await expect(rows).to_have_count(2)
+    await expect(page.get_by_label("Engineer")).to_have_value("Grace Hopper")
+    await page.get_by_label("Engineer").fill("")
+    await page.get_by_role("button", name="Apply").click()
+    await expect(rows).to_have_count(4)
+
     await page.get_by_role("link", name="Turing office link").click()
     await expect(page.get_by_role("heading", name="Turing office link")).to_be_visible()
 
@@ -151,6 +162,28 @@ async def test_the_list_at_phone_width(browser: Browser, base_url: str, ui_tenan
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways: {width} px wide"
         await screenshot(page, "subscriptions-phone.png")
+    finally:
+        await context.close()
+
+
+async def test_the_engineer_filter_without_javascript(
+    browser: Browser, base_url: str, ui_tenant: Tenant
+) -> None:
+    context = await browser.new_context(base_url=base_url, java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await sign_in(page, ui_tenant.read_token)  # a read token filters too
+        await page.get_by_label("Status").select_option("Cancelled")
+        await page.get_by_label("Engineer").fill("hop")
+        await page.get_by_role("button", name="Find engineer").click()
+        await expect(page.get_by_role("heading", name="Choose engineer")).to_be_visible()
+        await page.get_by_role("link", name="Choose Grace Hopper").click()
+        await expect(page).to_have_url(re.compile(r"/admin/subscriptions\?"))
+        rows = page.locator("tbody tr")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_contain_text("Turing old cabin")
+        await expect(page.get_by_label("Engineer")).to_have_value("Grace Hopper")
+        await expect(page.get_by_label("Status")).to_have_value("Cancelled")
     finally:
         await context.close()
 
