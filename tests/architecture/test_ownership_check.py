@@ -35,9 +35,9 @@ def test_allowed_reads_own_tables_docstrings_and_comments_are_not_reported() -> 
 
 
 def test_a_schema_nobody_owns_yet_is_reported() -> None:
-    source = 'USERS = "select username from radius.radcheck"\n'
+    source = 'USERS = "select username from hotspot_vendor.vouchers"\n'
     assert _reported("services/subscription/read/x.py", source) == [
-        "services/subscription/read/x.py:1 names radius.radcheck owned by nobody "
+        "services/subscription/read/x.py:1 names hotspot_vendor.vouchers owned by nobody "
         "(no migration creates it)"
     ]
 
