@@ -11,6 +11,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from contracts.base import Command
+from contracts.billing import BillingCommand
 from contracts.subscription import Status
 
 DirectoryKind = Literal["contact", "organization", "engineer", "service_contract"]
@@ -246,7 +247,9 @@ AccountCommand = SetBilling | RecordPayment | RefundPayment | LogTouchpoint
 
 PlanChangeCommand = ChangeServicePlan | CancelPlanChange | ApplyPlanChange
 
-SubscriptionCommand = LifecycleCommand | ItemCommand | PlanChangeCommand | AccountCommand
+SubscriptionCommand = (
+    LifecycleCommand | ItemCommand | PlanChangeCommand | AccountCommand | BillingCommand
+)
 
 
 # --- The plan catalogue --------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, create_model
 
 from contracts.base import Event
+from contracts.billing import BillingEvent
 from contracts.directory import DirectoryEvent
 from contracts.envelope import EventEnvelope
 from contracts.inner import InnerEvent
@@ -15,7 +16,8 @@ from contracts.plans import PlanEvent
 from contracts.subscription import SubscriptionEvent
 
 AnyEvent = Annotated[
-    DirectoryEvent | SubscriptionEvent | InnerEvent | PlanEvent, Field(discriminator="type")
+    DirectoryEvent | SubscriptionEvent | InnerEvent | PlanEvent | BillingEvent,
+    Field(discriminator="type"),
 ]
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
@@ -23,7 +25,7 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 
 def _collect() -> dict[str, type[Event]]:
     types: dict[str, type[Event]] = {}
-    for union in (DirectoryEvent, SubscriptionEvent, InnerEvent, PlanEvent):
+    for union in (DirectoryEvent, SubscriptionEvent, InnerEvent, PlanEvent, BillingEvent):
         for model in union.__args__:
             types[model.model_fields["type"].default] = model
     return types

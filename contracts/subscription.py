@@ -48,10 +48,16 @@ class SubscriptionEdited(Event):
 
 
 class SubscriptionStatusChanged(Event):
+    """A status change; one that happened on its own names its `cause`: `overdue` (an invoice
+    unpaid past the grace days), `paid` (the balance of an overdue subscription cleared) or
+    `scheduled` (the scheduled change `schedule_id` fell due)."""
+
     type: Literal["subscription.status_changed"] = "subscription.status_changed"
     from_status: Status
     to_status: Status
     reason: str | None = None
+    cause: Literal["overdue", "paid", "scheduled"] | None = None
+    schedule_id: UUID | None = None
 
 
 class SubscriptionReopened(Event):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import assert_never
 from uuid import UUID
 
+from contracts import billing as billing_ev
 from contracts import inner as inner_ev
 from contracts import subscription as ev
 from contracts.base import Event, FieldChange
@@ -34,7 +35,7 @@ from contracts.commands import (
     UpdateService,
 )
 from contracts.subscription import Status
-from services.subscription.domain import account, inner, plan_changes
+from services.subscription.domain import account, billing, inner, plan_changes, schedules
 from services.subscription.domain.claims import Claim, claims
 from services.subscription.domain.errors import (
     AlreadyExists,
@@ -90,6 +91,8 @@ class Subscription:
     description: str | None
     items: inner.Items = field(default_factory=inner.Items)
     account: account.Account = field(default_factory=account.Account)
+    ledger: billing.Ledger = field(default_factory=billing.Ledger)
+    schedules: schedules.Schedules = field(default_factory=dict)
 
 
 State = NoSubscription | Subscription
@@ -158,6 +161,26 @@ def decide(
         case RecordPayment() | RefundPayment() | LogTouchpoint():
             # Closed subscriptions still take payments, refunds and touchpoints.
             return account.decide(command, _existing(state, command.subscription_id).account)
+        case billing_ev.IssueInvoice():
+            current = _existing(state, command.subscription_id)
+            if current.status.is_closed:  # a closed subscription is invoiced no more
+                return []
+            billed = current.account.billing
+            return billing.issue(command, current.unique_id, billed, current.ledger)
+        case billing_ev.SuspendOverdue():
+            current = _existing(state, command.subscription_id)
+            currency = _currency(current)
+            return billing.suspend_overdue(command, current.status, currency, current.ledger)
+        case billing_ev.ReactivatePaid():
+            current = _existing(state, command.subscription_id)
+            return billing.reactivate_paid(current.status, _currency(current), current.ledger)
+        case (
+            billing_ev.ScheduleStatusChange()
+            | billing_ev.CancelScheduledStatusChange()
+            | billing_ev.ApplyScheduledStatusChange()
+        ):
+            current = _existing(state, command.subscription_id)
+            return schedules.decide(command, current.status, current.schedules)
         case _:
             assert_never(command)
 
@@ -182,9 +205,18 @@ def evolve(state: State, event: Event) -> State:
                 name: _field_value(name, change) for name, change in event.changes.items()
             }
             return replace(state, **values)  # type: ignore[arg-type]
-        case ev.SubscriptionStatusChanged() | ev.SubscriptionReopened():
+        case ev.SubscriptionStatusChanged():
             assert isinstance(state, Subscription)
-            return replace(state, status=event.to_status)
+            return replace(
+                state,
+                status=event.to_status,
+                ledger=billing.evolve(state.ledger, event),
+                schedules=schedules.evolve(state.schedules, event),
+            )
+        case ev.SubscriptionReopened():
+            assert isinstance(state, Subscription)
+            ledger = replace(state.ledger, overdue_from=None)
+            return replace(state, status=event.to_status, ledger=ledger)
         case ev.SubscriptionEngineerAssigned():
             assert isinstance(state, Subscription)
             return replace(state, engineer_id=event.to_engineer_id)
@@ -195,7 +227,11 @@ def evolve(state: State, event: Event) -> State:
             | inner_ev.TouchpointLogged()
         ):
             assert isinstance(state, Subscription)
-            return replace(state, account=account.evolve(state.account, event))
+            return replace(
+                state,
+                account=account.evolve(state.account, event),
+                ledger=billing.evolve(state.ledger, event),
+            )
         case (
             inner_ev.ServiceAdded()
             | inner_ev.ServiceUpdated()
@@ -216,7 +252,17 @@ def evolve(state: State, event: Event) -> State:
             | inner_ev.ServicePlanChangeCancelled()
         ):
             assert isinstance(state, Subscription)
-            return replace(state, items=plan_changes.evolve(state.items, event))
+            return replace(
+                state,
+                items=plan_changes.evolve(state.items, event),
+                ledger=billing.evolve(state.ledger, event),
+            )
+        case billing_ev.InvoiceIssued():
+            assert isinstance(state, Subscription)
+            return replace(state, ledger=billing.evolve(state.ledger, event))
+        case billing_ev.StatusChangeScheduled() | billing_ev.ScheduledStatusChangeDropped():
+            assert isinstance(state, Subscription)
+            return replace(state, schedules=schedules.evolve(state.schedules, event))
         case _:
             return state
 
@@ -335,6 +381,11 @@ def held(state: State) -> frozenset[Claim]:
             return claims(state.unique_id, not state.status.is_closed, services, logins)
         case _:
             assert_never(state)
+
+
+def _currency(current: Subscription) -> str | None:
+    """The currency the account is kept in: its billing's (none before billing is set)."""
+    return current.account.billing.currency if current.account.billing is not None else None
 
 
 def _existing(state: State, subscription_id: UUID) -> Subscription:
