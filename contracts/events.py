@@ -13,10 +13,11 @@ from contracts.directory import DirectoryEvent
 from contracts.envelope import EventEnvelope
 from contracts.inner import InnerEvent
 from contracts.plans import PlanEvent
+from contracts.radius import RadiusEvent
 from contracts.subscription import SubscriptionEvent
 
 AnyEvent = Annotated[
-    DirectoryEvent | SubscriptionEvent | InnerEvent | PlanEvent | BillingEvent,
+    DirectoryEvent | SubscriptionEvent | InnerEvent | PlanEvent | RadiusEvent | BillingEvent,
     Field(discriminator="type"),
 ]
 
@@ -25,7 +26,14 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 
 def _collect() -> dict[str, type[Event]]:
     types: dict[str, type[Event]] = {}
-    for union in (DirectoryEvent, SubscriptionEvent, InnerEvent, PlanEvent, BillingEvent):
+    for union in (
+        DirectoryEvent,
+        SubscriptionEvent,
+        InnerEvent,
+        PlanEvent,
+        RadiusEvent,
+        BillingEvent,
+    ):
         for model in union.__args__:
             types[model.model_fields["type"].default] = model
     return types

@@ -23,6 +23,7 @@ from services.subscription.api import (
     libreqos,
     plans,
     problems,
+    radius,
     subscriptions,
     system,
     tabs,
@@ -117,4 +118,5 @@ def api_routers() -> list[APIRouter]:
         *directory.routers,
         plans.router,
         imports.router,
+        *radius.routers,
     ]

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OWNERS: dict[str, str | None] = {
     "events": "subscription",  # the event store, reservations, idempotency keys, relay checkpoints
     "access": "subscription",  # API tokens
+    "credentials": "subscription",  # RADIUS passwords (NT hashes) and the NAS registry
     "read": "projections",  # the read models: the projections' published interface
     "imports": "importer",  # import jobs, their files and row errors
     "radius": None,  # DESIGN.md: a projection will keep FreeRADIUS's rlm_sql tables

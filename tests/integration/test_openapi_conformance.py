@@ -144,6 +144,10 @@ async def seeded(client_for: ClientFactory, pool: asyncpg.Pool) -> Seeded:
     )
     assert bulk.status_code == 202, bulk.text
     ids["job_id"] = bulk.json()["job_id"]
+    router = {"name": "Tower", "address": "203.0.113.7", "secret": "shared-secret"}
+    nas = await api.post("/api/v1/nas", json=router)
+    assert nas.status_code == 201, nas.text
+    ids["nas_id"] = nas.json()["id"]
     await project(pool, max(position, billed.json()["position"]))
     return Seeded(api.headers["Authorization"].removeprefix("Bearer "), ids)
 
@@ -160,7 +164,7 @@ def path_parameters(path: str, ids: dict[str, str]) -> dict[str, str]:
         chosen["subscription_id"] = ids["own_subscription_id" if own else "subscription_id"]
     if "{item_id}" in path:
         chosen["item_id"] = ids[ITEMS[path.split("/")[5]]]
-    for name in ("payment_id", "import_id", "job_id", "plan_id"):
+    for name in ("payment_id", "import_id", "job_id", "plan_id", "nas_id"):
         if f"{{{name}}}" in path:
             chosen[name] = ids[name]
     return chosen

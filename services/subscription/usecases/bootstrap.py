@@ -12,7 +12,9 @@ from services.subscription.usecases.account import Account
 from services.subscription.usecases.calls import Runner
 from services.subscription.usecases.directory import Directory
 from services.subscription.usecases.plans import Plans
+from services.subscription.usecases.radius import Radius
 from services.subscription.usecases.subscriptions import Subscriptions
+from services.subscription.write.credentials import Credentials
 from services.subscription.write.eventstore import EventStore
 from services.subscription.write.handlers import Handlers
 from services.subscription.write.unique_ids import UniqueIds
@@ -27,6 +29,7 @@ class UseCases:
     subscriptions: Subscriptions
     account: Account
     plans: Plans
+    radius: Radius
 
 
 def bootstrap(
@@ -44,4 +47,5 @@ def bootstrap(
         subscriptions=Subscriptions(runner, handlers, UniqueIds(pool)),
         account=Account(runner),
         plans=Plans(runner),
+        radius=Radius(runner, handlers, Credentials(pool)),
     )

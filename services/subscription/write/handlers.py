@@ -22,7 +22,8 @@ from contracts.commands import (
     SubscriptionCommand,
 )
 from contracts.envelope import Metadata
-from services.subscription.domain import directory, plans, subscription
+from contracts.radius import SetPassword
+from services.subscription.domain import credentials, directory, plans, subscription
 from services.subscription.write.entries import Entries, Read, reference, references
 from services.subscription.write.eventstore import (
     Appended,
@@ -152,6 +153,20 @@ class Handlers:
             except StaleRead:
                 self._entries.forget(ctx.tenant_id, referenced)
                 raise
+
+        return await self._retrying(ctx, attempt)
+
+    async def password(self, ctx: Context, command: SetPassword) -> Outcome:
+        """Record that a service's or hotspot account's password was set (never the password)."""
+
+        async def attempt(first: bool) -> Outcome:
+            stream = await self._store.load(ctx.tenant_id, command.subscription_id)
+            version = _check_version(stream, ctx.if_match)
+            state = _fold(subscription.evolve, subscription.initial_state, stream)
+            events = credentials.decide(command, state)
+            return await self._append(
+                ctx, command.subscription_id, "subscription", version, events, stream
+            )
 
         return await self._retrying(ctx, attempt)
 
