@@ -23,7 +23,7 @@ WISPGATE_ENV ?= development
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS='tests/unit -k decider'`.
 PYTEST_ARGS ?=
 
-.PHONY: help venv services browser setup run test faults lint format bench clean distclean
+.PHONY: help venv services browser radius setup run test faults lint format bench clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -57,16 +57,29 @@ browser: ## install Debian's chromium for the browser tests when it is missing
 	if [ -n "$${CI:-}" ]; then echo "make browser: chromium could not be installed" >&2; exit 1; fi; \
 	echo "make browser: chromium could not be installed; the browser tests will skip" >&2
 
+# FreeRADIUS (Debian's 3.2) answers the routers from the radius read model (`make run`, tests/radius).
+# Without apt (or sudo) and without it the RADIUS tests skip, except under CI.
+FREERADIUS := /usr/sbin/freeradius
+radius: ## install Debian's FreeRADIUS (freeradius, -postgresql, -utils) when it is missing
+	@[ -x $(FREERADIUS) ] && [ -e /usr/lib/freeradius/rlm_sql_postgresql.so ] && exit 0; \
+	echo "installing FreeRADIUS with apt-get (make run, tests/radius)"; \
+	if command -v apt-get >/dev/null && $(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends freeradius freeradius-postgresql freeradius-utils </dev/null; \
+		then exit 0; fi; \
+	if [ -n "$${CI:-}" ]; then echo "make radius: FreeRADIUS could not be installed" >&2; exit 1; fi; \
+	echo "make radius: FreeRADIUS could not be installed; RADIUS will not answer" >&2
+
 setup: venv services ## create the database, apply migrations, create the JetStream stream
 	python -m services.subscription setup
 	python -m services.projections setup
 	python -m services.importer setup
 
-run: setup ## run API, relay and projections in the foreground (Ctrl-C stops all)
+run: setup radius ## run API, relay, projections and FreeRADIUS in the foreground (Ctrl-C stops all)
 	WISPGATE_ENV=$(WISPGATE_ENV) PYTHONUNBUFFERED=1 exec honcho start -f Procfile
 
 # pytest exits 5 when it collected nothing: a suite that silently ran no tests is a failure.
-test: venv services browser ## run the whole test suite against the local servers
+test: venv services browser radius ## run the whole test suite against the local servers
 	@rc=0; python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$rc

@@ -1,5 +1,5 @@
 """Command line of the projections: `python -m services.projections setup|worker|rebuild|status`,
-and `dead-letters list|replay`."""
+`radius` (FreeRADIUS on the radius read model) and `dead-letters list|replay`."""
 
 from __future__ import annotations
 
@@ -39,6 +39,16 @@ def worker() -> None:
 
     settings = get_settings()
     serve(settings.log_level, lambda stop: run_worker(settings, stop))
+
+
+@app.command()
+def radius() -> None:
+    """Run FreeRADIUS on the radius read model in the foreground (deploy/freeradius)."""
+    from .freeradius import RadiusSettings, run
+
+    settings = RadiusSettings()
+    configure(settings.log_level)
+    run(settings)
 
 
 @app.command()

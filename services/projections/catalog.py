@@ -9,6 +9,7 @@ from .history import HistoryProjection
 from .inner import InnerProjection
 from .plans import PlansProjection
 from .projection import Projection
+from .radius import RadiusProjection
 from .subscriptions import SubscriptionsProjection
 
 PROJECTIONS: dict[str, type[Projection]] = {
@@ -19,6 +20,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         HistoryProjection,
         InnerProjection,
         PlansProjection,
+        RadiusProjection,
     )
 }
 

@@ -30,6 +30,8 @@ class Projection(ABC):
     """
 
     name: ClassVar[str]
+    schema: ClassVar[str] = "read"
+    """The schema of its tables: `read`, or one of its own (`radius`, read by FreeRADIUS)."""
     tables: ClassVar[tuple[str, ...]]
     handles: ClassVar[frozenset[str]]
     """Event types this projection understands; others are passed over (see the runner)."""
@@ -46,7 +48,7 @@ class Projection(ABC):
     def table(self, name: str) -> str:
         """Qualified name of one of this projection's tables (live or shadow)."""
         assert name in self.tables, name
-        return f"read.{name}{self.suffix}"
+        return f"{self.schema}.{name}{self.suffix}"
 
     def sql(self, template: str) -> str:
         """A SQL template with `{table}` placeholders bound to this instance's tables."""

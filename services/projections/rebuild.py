@@ -175,7 +175,7 @@ async def drop_shadows(pool: asyncpg.Pool, names: Sequence[str] | None = None) -
     async with pool.acquire() as conn:
         for cls in chosen(names):
             for table in cls.tables:
-                await conn.execute(f"drop table if exists read.{table}{SHADOW}")
+                await conn.execute(f"drop table if exists {cls.schema}.{table}{SHADOW}")
 
 
 async def _swap(pool: asyncpg.Pool, catchup: Catchup, track: Track) -> None:
@@ -207,16 +207,19 @@ async def _swap_in(conn: asyncpg.Connection, catchup: Catchup, track: Track) -> 
     projection = track.projection
     await checkpoints.lock(conn, projection.name)
     await catchup.run_pass(conn, [track])
+    schema = projection.schema
     for table in projection.tables:
-        live, old = f"read.{table}", f"{table}_old"
+        live, old = f"{schema}.{table}", f"{table}_old"
         names = [index["name"] for index in await conn.fetch(INDEXES, live)]
-        await conn.execute(f"drop table if exists read.{old}")
+        await conn.execute(f"drop table if exists {schema}.{old}")
         await conn.execute(f"alter table {live} rename to {old}")
         await conn.execute(f"alter table {projection.table(table)} rename to {table}")
-        await conn.execute(f"drop table read.{old}")
+        await conn.execute(f"drop table {schema}.{old}")
         for name in names:
             # Renaming a constraint's index renames the constraint too.
-            await conn.execute(f'alter index if exists read."{name}{SHADOW}" rename to "{name}"')
+            await conn.execute(
+                f'alter index if exists {schema}."{name}{SHADOW}" rename to "{name}"'
+            )
     await checkpoints.replace(conn, projection.name, track.checkpoint)
     # With the tables that now include them: a rebuild never skips an applied event.
     await deadletters.settle(conn, projection.name, catchup.replaying, catchup.still_failing)

@@ -42,7 +42,8 @@ async def create_shadow(conn: asyncpg.Connection, projection: Projection) -> Non
             shadow = projection.table(table)
             await conn.execute(f"drop table if exists {shadow}")
             await conn.execute(
-                f"create table {shadow} (like read.{table} including all excluding indexes)"
+                f"create table {shadow} (like {projection.schema}.{table}"
+                " including all excluding indexes)"
             )
             if table not in projection.append_only:
                 await _add_constraints(conn, projection, table)
@@ -86,7 +87,7 @@ async def _run_on(pool: asyncpg.Pool, statements: Sequence[str], connections: in
 
 async def _add_constraints(conn: asyncpg.Connection, projection: Projection, table: str) -> None:
     """Give a shadow table the live table's constraints that have indexes (its primary key)."""
-    for index in await conn.fetch(INDEXES, f"read.{table}"):
+    for index in await conn.fetch(INDEXES, f"{projection.schema}.{table}"):
         if index["constraint_name"]:
             await conn.execute(
                 f"alter table {projection.table(table)} add constraint"
@@ -99,7 +100,7 @@ async def _index_statements(
 ) -> list[str]:
     """`create index` of each live index that backs no constraint, for the shadow table."""
     statements = []
-    for index in await conn.fetch(INDEXES, f"read.{table}"):
+    for index in await conn.fetch(INDEXES, f"{projection.schema}.{table}"):
         match = _DEFINITION.match(index["definition"])
         if not index["constraint_name"] and match is not None:
             create, rest = match.groups()

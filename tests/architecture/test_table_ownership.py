@@ -25,7 +25,7 @@ OWNERS: dict[str, str | None] = {
     "credentials": "subscription",  # RADIUS passwords (NT hashes) and the NAS registry
     "read": "projections",  # the read models: the projections' published interface
     "imports": "importer",  # import jobs, their files and row errors
-    "radius": None,  # DESIGN.md: a projection will keep FreeRADIUS's rlm_sql tables
+    "radius": "projections",  # FreeRADIUS's rlm_sql tables (read by FreeRADIUS, deploy/)
     "billing": None,  # invoices and the account, when billing lands
 }
 
