@@ -197,9 +197,10 @@ async def _stream_event_ids(cluster: NatsCluster, namespace: str, count: int) ->
 async def _snapshot(pool: asyncpg.Pool) -> dict[str, list[str]]:
     tables: dict[str, list[str]] = {}
     for projection in PROJECTIONS.values():
+        live = projection()
         for table in projection.tables:
-            rows = await pool.fetch(f"select * from read.{table}")
-            tables[table] = sorted(repr(tuple(row.values())) for row in rows)
+            rows = await pool.fetch(f"select * from {live.table(table)}")
+            tables[live.table(table)] = sorted(repr(tuple(row.values())) for row in rows)
     return tables
 
 
@@ -213,7 +214,7 @@ async def read_models_equal_rebuild(pool: asyncpg.Pool, processes: Processes) ->
             only_live = sorted(set(rows) - set(rebuilt[table]))[:3]
             only_rebuilt = sorted(set(rebuilt[table]) - set(rows))[:3]
             raise AssertionError(
-                f"read.{table} differs from a rebuild ({len(rows)} live, {len(rebuilt[table])}"
+                f"{table} differs from a rebuild ({len(rows)} live, {len(rebuilt[table])}"
                 f" rebuilt rows): live only {only_live}, rebuilt only {only_rebuilt}"
             )
     return {"tables": len(live), "rows": sum(len(rows) for rows in live.values())}

@@ -6,7 +6,7 @@ Run by `make faults` (`pytest -m faults tests/faults -s`); left out of a run tha
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -87,3 +87,15 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             processes.stop_all()
         cluster.close()
         pg.close()
+
+
+@pytest.fixture(autouse=True)
+def servers_back(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each fault, every server is up again, even when the test failed halfway."""
+    yield
+    if "world" not in request.fixturenames:
+        return
+    world: World = request.getfixturevalue("world")
+    if not world.pg.running():
+        world.pg.start()
+    world.cluster.restore()

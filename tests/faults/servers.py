@@ -89,6 +89,9 @@ class PrivatePostgres:
         (a crash: recovery replays the WAL at the next start)."""
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -191,6 +194,15 @@ class NatsCluster:
     def start(self) -> None:
         for node in self.nodes:
             node.start()
+        self.wait_healthy()
+
+    def restore(self) -> None:
+        """Every node running and not frozen (after a test that failed mid-fault)."""
+        for node in self.nodes:
+            if node.paused:
+                node.signal(signal.SIGCONT)
+            if node.process is None:
+                node.start()
         self.wait_healthy()
 
     def node(self, name: str) -> NatsNode:
