@@ -16,6 +16,7 @@ from services.subscription.web import (
     imports,
     inner,
     pages,
+    plans,
     session,
     signin,
     subscriptions,
@@ -41,5 +42,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(bulk.router)
     for router in directory_routers:  # Administration: contacts, organizations, …
         app.include_router(router)
+    app.include_router(plans.router)
     app.include_router(pick_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

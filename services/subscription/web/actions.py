@@ -4,7 +4,7 @@ dialogs that show them in dialogs.py."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -17,6 +17,7 @@ from services.subscription.usecases.bootstrap import UseCases
 from services.subscription.usecases.calls import Call, Result
 from services.subscription.web import fields
 from services.subscription.web.fields import Field
+from services.subscription.web.forms import required
 
 UseCase = Callable[[UseCases, Call, UUID, Any], Awaitable[Result]]
 # When a form is offered: while the subscription is open, once it is closed, or always
@@ -38,12 +39,21 @@ class Action:
     lists: tuple[str, ...] = ()
     moments: tuple[str, ...] = ()
     offered: Offered = "open"
+    check: Callable[[dict[str, str]], None] | None = None  # what the form alone can refuse
 
 
 def _add(path: str) -> UseCase:
     kind = ITEM_KINDS[path]
     return lambda cases, call, sid, data: cases.account.add_item(call, kind, sid, data)
 
+
+def custom_plan(typed: dict[str, str]) -> None:
+    """A service on no catalogue plan needs its own plan name and maximum rates."""
+    if not typed.get("plan_id", "").strip():
+        required(CUSTOM_PLAN, typed)
+
+
+CUSTOM_PLAN = [f for f in fields.SERVICE if f.required]
 
 ACTIONS = {
     a.path: a
@@ -65,8 +75,8 @@ ACTIONS = {
             None, offered="closed",
         ),
         Action(
-            "services", "Add service", "Add service", fields.SERVICE, inputs.ServiceIn,
-            _add("services"), "services", lists=("ipv4", "ipv6"),
+            "services", "Add service", "Add service", fields.ADD_SERVICE, inputs.ServiceIn,
+            _add("services"), "services", lists=("ipv4", "ipv6"), check=custom_plan,
         ),
         Action(
             "devices", "Add device", "Add device", fields.DEVICE, inputs.DeviceIn,
@@ -105,6 +115,15 @@ class ItemForm:
     fields: tuple[Field, ...]
     lists: tuple[str, ...] = ()
     moments: tuple[str, ...] = ()
+    on_plan: tuple[Field, ...] = ()  # the fields of one on a catalogue plan, if they differ
+
+    def fields_for(self, item: dict[str, Any]) -> tuple[Field, ...]:
+        """The edit form's fields for this item: a service on a plan has no plan name."""
+        return self.on_plan if self.on_plan and item.get("plan_id") else self.fields
+
+    def posted(self, names: Iterable[str]) -> tuple[Field, ...]:
+        """The fields of an edit form as posted (a service on a plan's has no `plan`)."""
+        return self.fields if not self.on_plan or "plan" in set(names) else self.on_plan
 
     def label(self, item: dict[str, Any]) -> str:
         """How the item is named in its dialogs' titles."""
@@ -114,7 +133,11 @@ class ItemForm:
 
 ITEMS = {
     "services": ItemForm(
-        ITEM_KINDS["services"], "services", fields.SERVICE, lists=("ipv4", "ipv6")
+        ITEM_KINDS["services"],
+        "services",
+        fields.SERVICE,
+        lists=("ipv4", "ipv6"),
+        on_plan=fields.SERVICE_ON_PLAN,
     ),
     "hotspots": ItemForm(
         ITEM_KINDS["hotspots"], "hotspot", fields.ADD_HOTSPOT, moments=("expires_at",)

@@ -25,8 +25,9 @@ from services.subscription.web.dialogs import (
     subscription_labels,
     subscription_values,
 )
-from services.subscription.web.fields import EDIT_SUBSCRIPTION, REFUND
+from services.subscription.web.fields import CHANGE_PLAN, EDIT_SUBSCRIPTION, REFUND
 from services.subscription.web.forms import (
+    ZONED,
     Rejected,
     Stale,
     body,
@@ -110,6 +111,8 @@ def _action_route(action: Action) -> Callable[..., Awaitable[Response]]:
             return see_other(picked.away)
         cases = request.app.state.usecases
         try:
+            if action.check:
+                action.check(typed)
             data = validated(
                 action.model, body(typed, action.lists, action.moments, browser_zone(form))
             )
@@ -267,11 +270,12 @@ def _item_routes(path: str, item: ItemForm) -> None:
         request: Request, subscription_id: UUID, item_id: UUID, principal: Writer
     ) -> Response:
         form = await posted(request)
-        typed = values(form, [f.name for f in item.fields])
+        shown_fields = item.posted(form.keys())
+        typed = values(form, [f.name for f in shown_fields])
         key = f"edit-{path}-{item_id}"
         cases = request.app.state.usecases
         try:
-            required(item.fields, typed)
+            required(shown_fields, typed)
             zone = browser_zone(form)
             changed = changes(typed, opened_values(form), item.moments, zone)
             data = validated(
@@ -330,3 +334,59 @@ async def refund(
         refusal = Refused(f"refund-{payment_id}", typed, _within(refused, typed))
         return await show(request, principal, subscription_id, "details", refused=refusal)
     return _done(subscription_id, "details")
+
+
+@router.post("/services/{item_id:uuid}/plan", name="admin-change-plan")
+async def change_plan(
+    request: Request, subscription_id: UUID, item_id: UUID, principal: Writer
+) -> Response:
+    """A service moved to another plan now (the proration shown after), at the next cycle or
+    on a date (pending until then)."""
+    form = await posted(request)
+    typed = values(form, [f.name for f in CHANGE_PLAN])
+    cases = request.app.state.usecases
+    try:
+        required(CHANGE_PLAN, typed)
+        data = validated(inputs.PlanChangeIn, _plan_change(typed, browser_zone(form)))
+        pending = cases.plans.change_service_plan(
+            page_call(principal), subscription_id, item_id, data
+        )
+        result = await carried_out(request, pending)
+    except Rejected as refused:
+        if typed["effective"] == "date" and "effective" in refused.fields:
+            moved = {**refused.fields, "effective_at": refused.fields["effective"]}
+            refused = replace(refused, fields={k: v for k, v in moved.items() if k != "effective"})
+        refusal = Refused(f"plan-services-{item_id}", typed, _within(refused, typed))
+        return await show(request, principal, subscription_id, "services", refused=refusal)
+    if data.effective == "now":  # the page says what the change credited and charged
+        url = f"/admin/subscriptions/{subscription_id}?tab=services"
+        return see_other(f"{url}&changed={result.body['version']}#tab")
+    return _done(subscription_id, "services")
+
+
+def _plan_change(typed: dict[str, str], zone: str) -> dict[str, str]:
+    """The use case's body: `effective` is now, the next cycle or the moment typed (in the
+    browser's zone)."""
+    effective = typed["effective"].strip()
+    if effective == "date":
+        at = typed["effective_at"].strip()
+        if not at:
+            raise Rejected(422, {"effective_at": "Choose the date and time it takes effect."})
+        effective = at if ZONED.search(at) else at + zone
+    return {"plan_id": typed["plan_id"].strip(), "effective": effective}
+
+
+@router.post("/services/{item_id:uuid}/plan/cancel", name="admin-cancel-plan-change")
+async def cancel_plan_change(
+    request: Request, subscription_id: UUID, item_id: UUID, principal: Writer
+) -> Response:
+    """The service's pending plan change dropped."""
+    await posted(request)
+    cases = request.app.state.usecases
+    try:
+        pending = cases.plans.cancel_plan_change(page_call(principal), subscription_id, item_id)
+        await carried_out(request, pending)
+    except Rejected as refused:
+        refusal = Refused(f"cancel-plan-{item_id}", {}, _within(refused, ()))
+        return await show(request, principal, subscription_id, "services", refused=refusal)
+    return _done(subscription_id, "services")

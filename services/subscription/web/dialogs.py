@@ -13,9 +13,16 @@ from typing import Any
 
 from services.subscription.web.actions import ACTIONS, EDIT, ITEMS, Action, ItemForm
 from services.subscription.web.choices import Option
-from services.subscription.web.fields import EDIT_SUBSCRIPTION, REFUND, Field
+from services.subscription.web.fields import (
+    CHANGE_PLAN,
+    EDIT_SUBSCRIPTION,
+    REFUND,
+    SHAPING,
+    Field,
+)
 from services.subscription.web.forms import Rejected
 
+SHAPING_NAMES = {f.name for f in SHAPING}
 DEFAULTS = {
     "services": {"status": "active"},
     "hotspots": {"status": "active"},
@@ -103,6 +110,24 @@ def shown(fields: Iterable[Field], item: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def _following(
+    fields: tuple[Field, ...], values: dict[str, str], item: dict[str, Any]
+) -> tuple[tuple[Field, ...], dict[str, str]]:
+    """A service on a plan's form: its overrides filled in, the values it follows of its plan
+    empty with the plan's value as the hint (a value typed there becomes an override)."""
+    own = set(item.get("overrides") or ())
+    shaped, left = [], dict(values)
+    for f in fields:
+        if f.name in SHAPING_NAMES and f.name not in own:
+            left[f.name] = ""
+            plan = "none" if item.get(f.name) is None else str(item[f.name])
+            f = replace(f, hint=f"Empty: the plan's ({plan}); a value overrides it")
+        elif f.name in SHAPING_NAMES:
+            f = replace(f, hint="Overrides the plan's; empty: the plan's again")
+        shaped.append(f)
+    return tuple(shaped), left
+
+
 def opened(values: dict[str, str]) -> dict[str, str]:
     """The hidden field that remembers what the form showed when it was opened."""
     return {"opened": json.dumps(values, separators=(",", ":"))}
@@ -164,11 +189,14 @@ class Builder:
         """The edit and remove dialogs of one service, hotspot account or device."""
         form: ItemForm = ITEMS[path]
         name, url = form.label(item), f"{self._base}/{path}/{item['id']}"
-        values = shown(form.fields, item)
+        fields = form.fields_for(item)
+        values = shown(fields, item)
+        if fields is not form.fields:  # on a plan: what it follows of the plan is left empty
+            fields, values = _following(fields, values, item)
         edit = self.add(
             Dialog(
                 f"edit-{path}-{item['id']}", f"Edit {form.kind.label} {name}", "Save changes",
-                url, form.fields, values, hidden=opened(values), options=options or {},
+                url, fields, values, hidden=opened(values), options=options or {},
                 opener="Edit",
             )
         )  # fmt: skip
@@ -182,6 +210,40 @@ class Builder:
             )
         )  # fmt: skip
         return edit, remove
+
+    def change_plan(self, service: dict[str, Any], plans: list[Option]) -> Dialog:
+        """Move a service to another plan of the catalogue: now, at the next cycle or on a
+        date."""
+        name, url = service["plan"], f"{self._base}/services/{service['id']}/plan"
+        current = "a custom plan" if service.get("plan_id") is None else f"plan {name}"
+        offered = [p for p in plans if p.value != str(service.get("plan_id"))]
+        pending = service.get("pending_plan_change")
+        instead = f" It replaces the change to {pending['plan']} waiting." if pending else ""
+        return self.add(
+            Dialog(
+                f"plan-services-{service['id']}", f"Change plan of service {name}",
+                "Change plan", url, CHANGE_PLAN, {"effective": "now"},
+                options={"plan_id": offered}, opener="Change plan",
+                text=f"On {current} now. A change now credits the unused part of the old price "
+                "and charges the rest of the period at the new one; a later one waits until "
+                f"then and can be cancelled.{instead}",
+            )
+        )  # fmt: skip
+
+    def cancel_plan(self, service: dict[str, Any]) -> Dialog:
+        """Drop the plan change pending for a service."""
+        pending = service["pending_plan_change"]
+        at = pending["effective_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        return self.add(
+            Dialog(
+                f"cancel-plan-{service['id']}", f"Cancel pending change of service "
+                f"{service['plan']}", "Cancel pending change",
+                f"{self._base}/services/{service['id']}/plan/cancel", (),
+                text=f"The service stays on {service['plan']} instead of moving to "
+                f"{pending['plan']} on {at} UTC.",
+                danger=True, opener="Cancel pending change",
+            )
+        )  # fmt: skip
 
     def refund(self, payment: dict[str, Any]) -> Dialog:
         """A refund or void against one payment, at most what is left of it."""

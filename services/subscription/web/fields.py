@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from contracts.subscription import Status
@@ -21,6 +21,7 @@ class Field:
     required: bool = False
     hint: str | None = None
     suggestions: tuple[str, ...] = ()  # offered by a text input's datalist, any text accepted
+    blank: str | None = None  # a select's empty choice, when it means more than "None"
 
 
 STATUS_OPTIONS = tuple((s.value, s.value) for s in Status)
@@ -52,13 +53,20 @@ EDIT_SUBSCRIPTION = (
     Field("description", "Description", "textarea"),
 )
 QOS_MODES = ("cake", "fq_codel", "htb", "sfq")
-SERVICE = (
-    Field("plan", "Plan", required=True),
+RATE_HINT = "Guaranteed rate"
+# Where a service's plan and rates come from: a catalogue plan, or a custom plan of its own.
+CATALOGUE_PLAN = Field(
+    "plan_id", "From the catalogue", "select", blank="Custom plan (name and rates below)",
+    hint="A catalogue plan gives the name, rates and QoS mode; a rate typed here overrides it",
+)  # fmt: skip
+SHAPING = (
     Field("download_max_mbps", "Download max Mbps", "number", required=True),
     Field("upload_max_mbps", "Upload max Mbps", "number", required=True),
-    Field("download_min_mbps", "Download min Mbps", "number", hint="Guaranteed rate"),
-    Field("upload_min_mbps", "Upload min Mbps", "number", hint="Guaranteed rate"),
+    Field("download_min_mbps", "Download min Mbps", "number", hint=RATE_HINT),
+    Field("upload_min_mbps", "Upload min Mbps", "number", hint=RATE_HINT),
     Field("qos_mode", "QoS mode", hint="The shaper's queue discipline", suggestions=QOS_MODES),
+)
+CONNECTION = (
     Field("ipv4", "IPv4 addresses", hint="Addresses or blocks (192.0.2.8/29), comma-separated"),
     Field("ipv6", "IPv6 prefixes", hint="Comma-separated"),
     Field("pppoe_username", "PPPoE username"),
@@ -67,7 +75,31 @@ SERVICE = (
     Field("installation_address", "Installation address", "textarea"),
     Field("status", "Status", "select", ITEM_STATUS, required=True),
 )
-ADD_SERVICE = SERVICE
+# A service on a custom plan, as before the catalogue: its name and maximum rates required.
+SERVICE = (Field("plan", "Plan", required=True), *SHAPING, *CONNECTION)
+# A service on a catalogue plan: each rate optional, an override of the plan's.
+SERVICE_ON_PLAN = (
+    *(replace(f, required=False, hint="Empty: the plan's") for f in SHAPING),
+    *CONNECTION,
+)
+# Adding one: a catalogue plan or a custom one (then its name and maximum rates are required,
+# which the add route checks, as the form cannot know which will be chosen).
+ADD_SERVICE = (
+    CATALOGUE_PLAN,
+    Field("plan", "Plan", hint="A custom plan's name; a catalogue plan gives its own"),
+    *(replace(f, required=False, hint=f.hint or "Required for a custom plan") for f in SHAPING),
+    *CONNECTION,
+)
+EFFECTIVE = (
+    ("now", "Now (prorated by days)"),
+    ("next_cycle", "At the next billing cycle"),
+    ("date", "On the date below"),
+)
+CHANGE_PLAN = (
+    Field("plan_id", "New plan", "select", required=True),
+    Field("effective", "Takes effect", "select", EFFECTIVE, required=True),
+    Field("effective_at", "Date", "datetime", hint="For “On the date below”, in your time zone"),
+)
 ADD_DEVICE = (
     Field("name", "Name", required=True),
     Field("type", "Type", required=True, hint="CPE, router, ONT…"),
@@ -126,4 +158,16 @@ NEW_SUBSCRIPTION = (
     Field("engineer_id", "Engineer", "select", required=True),
     Field("service_contract_id", "Service Contract", "select", hint="Only contracts added before"),
     Field("description", "Description", "textarea"),
+)
+PLAN = (
+    Field("name", "Name", required=True),
+    Field("price", "Price", required=True, hint="Per cycle, a decimal: 49.90"),
+    Field("currency", "Currency", required=True, hint="ISO 4217: USD, EUR, KES…"),
+    Field("cycle", "Cycle", "select", BILLING_CYCLES, required=True),
+    Field("download_max_mbps", "Download max Mbps", "number", required=True),
+    Field("upload_max_mbps", "Upload max Mbps", "number", required=True),
+    Field("download_min_mbps", "Download min Mbps", "number", hint=RATE_HINT),
+    Field("upload_min_mbps", "Upload min Mbps", "number", hint=RATE_HINT),
+    Field("qos_mode", "QoS mode", hint="The shaper's queue discipline", suggestions=QOS_MODES),
+    Field("data_cap_gb", "Data cap (GB)", "number", hint="Empty: no cap"),
 )

@@ -14,7 +14,9 @@ from fastapi.responses import Response
 from contracts.subscription import Status
 from services.subscription.access.tokens import Principal
 from services.subscription.read import inner as inner_queries
+from services.subscription.read import plans as plan_queries
 from services.subscription.read import subscriptions as views
+from services.subscription.read.queries import encode_cursor, parse_sort
 from services.subscription.web import pickers
 from services.subscription.web.actions import ACTIONS, EDIT, offered
 from services.subscription.web.choices import Option
@@ -36,6 +38,9 @@ TABS = {
     "history": "History",
 }
 HISTORY_PAGE = 50
+PLAN_CHOICES = 200
+PLANS_BY_NAME = parse_sort("name", plan_queries.SORTS, plan_queries.DEFAULT_SORT)
+PLAN_CHANGED = "subscription.service_plan_changed"
 # The dialogs with pickers, and the fields they bring back from choosing an entry.
 PICKER_DIALOGS = {
     EDIT: [f.name for f in EDIT_SUBSCRIPTION],
@@ -51,9 +56,11 @@ async def page(
     tab: str = "summary",
     cursor: str | None = None,
     open: str | None = None,  # the dialog shown open: the opener without the page's script
+    changed: str | None = None,  # the version of a plan change just made, said above the tab
 ) -> Response:
     back = await _back_from_picker(request, principal, open)
-    return await show(request, principal, subscription_id, tab, cursor, back, open)
+    made = int(changed) if changed and changed.isdigit() and len(changed) < 10 else None
+    return await show(request, principal, subscription_id, tab, cursor, back, open, made)
 
 
 async def _back_from_picker(
@@ -79,6 +86,7 @@ async def show(
     cursor: str | None = None,
     refused: Refused | None = None,
     open_key: str | None = None,
+    changed: int | None = None,
 ) -> Response:
     """The page on one tab; a refused form shown open with what was typed and why."""
     tab = tab if tab in TABS else "summary"
@@ -97,6 +105,7 @@ async def show(
     if principal.can_write:
         head, here, rows = await _dialogs(pool, tenant_id, found, tab, content, dialogs)
     orphan = dialogs.orphan()
+    done = await _plan_changed(pool, tenant_id, subscription_id, changed) if changed else None
     return render(
         request,
         "inner.html",
@@ -109,6 +118,8 @@ async def show(
         head_dialogs=head,
         tab_dialogs={d.key: d for d in here},
         row_dialogs=rows,
+        pending_dialogs={k.removeprefix("cancel-plan-"): d for k, d in _cancels(dialogs.built)},
+        plan_changed=done,
         dialogs=dialogs.built,
         refused_message=_orphan_message(orphan) if orphan else None,
         current=current,
@@ -143,8 +154,11 @@ async def _dialogs(
                 ACTIONS["engineer"], engineer, labels=labels, pickers=True, opener="Assign engineer"
             )
         )
+    plans = await _plan_options(pool, tenant_id) if tab == "services" else []
     here = [
-        dialogs.action(action, _defaults(action.path, content))
+        dialogs.action(
+            action, _defaults(action.path, content), options={"plan_id": plans} if plans else {}
+        )
         for action in ACTIONS.values()
         if action.tab == tab and offered(action, closed)
     ]
@@ -158,8 +172,54 @@ async def _dialogs(
         items = content["items"] if tab == "devices" else content
         options = {"service_id": content["services"]} if tab == "devices" else None
         for item in items:
-            rows[str(item["id"])] = list(dialogs.item(path, item, options))
+            edit, remove = dialogs.item(path, item, options)
+            rows[str(item["id"])] = [edit, *_plan_dialogs(dialogs, tab, item, plans), remove]
     return head, here, rows
+
+
+def _plan_dialogs(
+    dialogs: Builder, tab: str, service: dict[str, Any], plans: list[Option]
+) -> list[Dialog]:
+    """A service's Change plan (when another plan is offered); its pending change's Cancel is
+    built too, and shown beside that change."""
+    if tab != "services":
+        return []
+    if service.get("pending_plan_change"):
+        dialogs.cancel_plan(service)
+    if any(p.value != str(service.get("plan_id")) for p in plans):
+        return [dialogs.change_plan(service, plans)]
+    return []
+
+
+def _cancels(built: list[Dialog]) -> list[tuple[str, Dialog]]:
+    return [(d.key, d) for d in built if d.key.startswith("cancel-plan-")]
+
+
+async def _plan_options(pool: asyncpg.Pool, tenant_id: str) -> list[Option]:
+    """The plans offered to a service, by name. A select, not a picker: a catalogue holds a
+    few dozen plans, not a directory's 100,000 entries; the first PLAN_CHOICES are offered."""
+    page = await plan_queries.list_plans(
+        pool, tenant_id, None, False, PLANS_BY_NAME, None, PLAN_CHOICES
+    )
+    return [Option(str(p["id"]), plan_label(p)) for p in page.items]
+
+
+def plan_label(plan: dict[str, Any]) -> str:
+    """How a select names a plan: its name, rates and price."""
+    rates = f"{plan['download_max_mbps']}/{plan['upload_max_mbps']} Mbps"
+    return f"{plan['name']} — {rates}, {plan['price']} {plan['currency']} {plan['cycle']}"
+
+
+async def _plan_changed(
+    pool: asyncpg.Pool, tenant_id: str, subscription_id: UUID, version: int
+) -> str | None:
+    """What a plan change just made credited and charged: its History line."""
+    cursor = encode_cursor(version + 1, subscription_id)
+    page = await views.history(pool, tenant_id, subscription_id, cursor, 1)
+    for event in page.items:
+        if event["version"] == version and event["type"] == PLAN_CHANGED:
+            return str(event["summary"])
+    return None
 
 
 def _defaults(path: str, content: Any) -> dict[str, str] | None:
