@@ -32,7 +32,9 @@ pytestmark = pytest.mark.skipif(
 
 NAS_A, NAS_B = "127.0.0.1", "127.0.0.2"
 SECRET_A, SECRET_B = "secret-of-a", "secret-of-b"
-PASSWORDS = {"alice": "Pässword-1", "sam": "suspended-2", "carl": "cancelled-3"}
+PASSWORDS = {
+    "alice": "Pässword-1", "sam": "suspended-2", "carl": "cancelled-3", "voucher-9": "hotspot-6",
+}  # fmt: skip
 OTHER_ALICE = "other-tenant-4"
 ROTATED = "rotated-5"
 
@@ -128,6 +130,15 @@ async def test_logins_answered_from_the_read_model(
     others = await _service(api_b, "Active", "alice")
     await _password(api_a, alice, PASSWORDS["alice"])
     await _password(api_a, sam, PASSWORDS["sam"])
+    voucher = {"login": "voucher-9", "profile": "day", "time_limit_minutes": 1440}
+    subscription_of_alice = alice.partition("/")[0]
+    hotspot = await api_a.post(
+        f"/api/v1/subscriptions/{subscription_of_alice}/hotspots", json=voucher
+    )
+    assert hotspot.status_code == 201, hotspot.text
+    await _password(
+        api_a, f"{subscription_of_alice}/hotspots/{hotspot.json()['id']}", PASSWORDS["voucher-9"]
+    )
     refused = await api_a.put(
         f"/api/v1/subscriptions/{carl}/password", json={"password": PASSWORDS["carl"]}
     )
@@ -176,6 +187,11 @@ async def test_logins_answered_from_the_read_model(
         assert not (await _ask(port, SECRET_A, "carl", PASSWORDS["carl"])).accepted
 
         # The same username under the other tenant's NAS: that tenant's login, never this one.
+        guest = await _ask(port, SECRET_A, "voucher-9", PASSWORDS["voucher-9"])
+        assert guest.accepted, _output(radius_log)
+        assert guest.attributes["Mikrotik-Group"] == "day"
+        assert guest.attributes["Session-Timeout"] == "86400"
+
         crossed = await _ask(port, SECRET_B, "alice", PASSWORDS["alice"], source=NAS_B)
         assert not crossed.accepted
         own = await _ask(port, SECRET_B, "alice", OTHER_ALICE, source=NAS_B)
@@ -198,7 +214,7 @@ async def test_logins_answered_from_the_read_model(
         "select string_agg(summary, ' | ') from read.history where tenant_id = $1",
         api_a.tenant_id,  # type: ignore[attr-defined]
     )
-    assert "Service password set" in history
+    assert "Service password set" in history and "Hotspot password set" in history
     written = _output(radius_log)
     assert "Login OK" in written
     for password in (*PASSWORDS.values(), OTHER_ALICE, ROTATED, SECRET_A, SECRET_B):
