@@ -43,12 +43,25 @@ def worker() -> None:
 
 @app.command()
 def radius() -> None:
-    """Run FreeRADIUS on the radius read model in the foreground (deploy/freeradius)."""
-    from .freeradius import RadiusSettings, run
+    """Run FreeRADIUS on the radius read model in the foreground (deploy/freeradius), again
+    when it exits or the NAS registry changes; without FreeRADIUS, wait (`make run` goes on)."""
+    from plumbing.process import serve
+
+    from .freeradius import RadiusSettings, installed
+    from .supervisor import supervise
 
     settings = RadiusSettings()
     configure(settings.log_level)
-    run(settings)
+    binary = installed(settings)
+    if binary is None:
+        serve(settings.log_level, idle)
+        return
+    serve(settings.log_level, lambda stop: supervise(settings, binary, stop))
+
+
+async def idle(stop: asyncio.Event) -> None:
+    """Wait for SIGINT or SIGTERM."""
+    await stop.wait()
 
 
 @app.command()

@@ -1,9 +1,10 @@
-"""Run FreeRADIUS (3.2, Debian's `freeradius`) on the radius read model, in the foreground.
+"""How FreeRADIUS (3.2, Debian's `freeradius`) runs on the radius read model: its settings,
+the variables its configuration names, its command line.
 
 FreeRADIUS answers routers from PostgreSQL alone (the radius schema this service keeps, the
 subscription service's credentials), so logins go on while the API is down. Its configuration
-is the project's (deploy/freeradius); this sets the variables it names and replaces this
-process with `freeradius -f -l stdout -d <dir>`. Not -X: debug output prints passwords.
+is the project's (deploy/freeradius); it runs as `freeradius -f -l stdout -d <dir>`, in the
+foreground under supervisor.py. Not -X: debug output prints passwords.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
-import tempfile
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -41,6 +40,10 @@ class RadiusSettings(ServiceSettings):
     # Where FreeRADIUS keeps its pid file; a temporary folder of its own by default.
     state_dir: Path | None = Field(None, alias="WISPGATE_RADIUS_STATE_DIR")
     binary: str = Field("freeradius", alias="WISPGATE_RADIUS_BINARY")
+    # Seconds between looks at the NAS registry (a change restarts FreeRADIUS); 0: never.
+    clients_poll: float = Field(5.0, alias="WISPGATE_RADIUS_CLIENTS_POLL", ge=0)
+    # Seconds before FreeRADIUS is started again after it exited (PostgreSQL away at start).
+    restart_delay: float = Field(2.0, alias="WISPGATE_RADIUS_RESTART_DELAY", gt=0)
 
 
 def connection_string(dsn: str) -> tuple[str, str | None]:
@@ -81,16 +84,12 @@ def command(settings: RadiusSettings, binary: str) -> list[str]:
     return [binary, "-f", "-l", "stdout", "-d", str(settings.config_dir)]
 
 
-def run(settings: RadiusSettings) -> None:
-    """Become FreeRADIUS; without it installed, say so and wait (so `make run` goes on)."""
+def installed(settings: RadiusSettings) -> str | None:
+    """FreeRADIUS's binary, or None (logged: `make radius` installs it)."""
     binary = shutil.which(settings.binary)
     if binary is None:
         log.error(
             "FreeRADIUS is not installed (make radius installs it); no RADIUS answers",
             extra={"binary": settings.binary},
         )
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
-        return
-    state_dir = settings.state_dir or Path(tempfile.mkdtemp(prefix="wispgate-radius-"))
-    state_dir.mkdir(parents=True, exist_ok=True)
-    os.execve(binary, command(settings, binary), environment(settings, state_dir))
+    return binary

@@ -41,6 +41,8 @@ ALLOWED_READS: list[tuple[str, str, str]] = [
     # The commit-safe event-log reader: events below the horizon, checkpoints it resumes from.
     ("plumbing/eventlog.py", "events", "events"),
     ("plumbing/eventlog.py", "read", "checkpoints"),
+    # The radius process restarts FreeRADIUS when the NAS registry's published stamp moves.
+    ("services/projections/supervisor.py", "credentials", "clients_stamp"),
 ]
 
 NAME = re.compile(

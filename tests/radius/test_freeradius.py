@@ -11,17 +11,18 @@ import asyncio
 import os
 import shutil
 import socket
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import asyncpg
 import httpx
 import pytest
 
-from services.projections.freeradius import RadiusSettings, command, environment
+from services.projections.freeradius import RadiusSettings
+from services.projections.supervisor import supervise
+from tests.helpers import until
 from tests.integration.conftest import ClientFactory, new_subscription, project
 from tests.radius.client import Reply, access_request
 
@@ -30,8 +31,8 @@ pytestmark = pytest.mark.skipif(
     reason="FreeRADIUS is not installed (make radius)",
 )
 
-NAS_A, NAS_B = "127.0.0.1", "127.0.0.2"
-SECRET_A, SECRET_B = "secret-of-a", "secret-of-b"
+NAS_A, NAS_B, LATER = "127.0.0.1", "127.0.0.2", "127.0.0.3"
+SECRET_A, SECRET_B, SECRET_LATER = "secret-of-a", "secret-of-b", "secret-of-later"
 PASSWORDS = {
     "alice": "Pässword-1", "sam": "suspended-2", "carl": "cancelled-3", "voucher-9": "hotspot-6",
 }  # fmt: skip
@@ -90,25 +91,25 @@ async def _ask(port: int, *args: Any, **kwargs: Any) -> Reply:
     return await asyncio.to_thread(access_request, ("127.0.0.1", port), *args, **kwargs)
 
 
-def _start(settings: RadiusSettings, state: Path) -> subprocess.Popen[bytes]:
-    """FreeRADIUS as `python -m services.projections radius` runs it, its output in a file."""
-    binary = shutil.which("freeradius") or "freeradius"
-    with (state / "stdout.log").open("wb") as out:
-        return subprocess.Popen(
-            command(settings, binary),
-            env=environment(settings, state),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+async def _answer(port: int, *args: Any, **kwargs: Any) -> Reply | None:
+    """The reply, or None while FreeRADIUS does not answer (not started, unknown client)."""
+    try:
+        return await _ask(port, *args, timeout=1.0, **kwargs)
+    except TimeoutError:
+        return None
+
+
+def _log_file(state: Path) -> IO[bytes]:
+    return (state / "stdout.log").open("wb")
 
 
 def _output(state: Path) -> str:
     return (state / "stdout.log").read_text()
 
 
-async def _started(port: int, process: subprocess.Popen[bytes], state: Path) -> None:
+async def _started(port: int, radius: asyncio.Task[None], state: Path) -> None:
     for _ in range(30):
-        assert process.poll() is None, _output(state)
+        assert not radius.done(), _output(state)
         try:  # a reject comes after FreeRADIUS's reject_delay (1 s)
             await _ask(port, SECRET_A, "nobody", "x", timeout=1.5)
             return
@@ -155,10 +156,14 @@ async def test_logins_answered_from_the_read_model(
         WISPGATE_RADIUS_ACCT_PORT=free_udp_port(),
         WISPGATE_RADIUS_ADDRESS="127.0.0.1",
         WISPGATE_RADIUS_STATE_DIR=radius_log,
+        WISPGATE_RADIUS_CLIENTS_POLL=0.3,
     )
-    process = _start(settings, radius_log)
+    # As `python -m services.projections radius` runs it, its output in a file.
+    stop, out = asyncio.Event(), _log_file(radius_log)
+    binary = shutil.which("freeradius") or "freeradius"
+    radius = asyncio.create_task(supervise(settings, binary, stop, out))
     try:
-        await _started(port, process, radius_log)
+        await _started(port, radius, radius_log)
 
         pap = await _ask(port, SECRET_A, "alice", PASSWORDS["alice"])
         assert pap.accepted, _output(radius_log)
@@ -201,9 +206,19 @@ async def test_logins_answered_from_the_read_model(
         await _password(api_a, alice, ROTATED)
         assert not (await _ask(port, SECRET_A, "alice", PASSWORDS["alice"])).accepted
         assert (await _ask(port, SECRET_A, "alice", ROTATED, method="mschapv2")).accepted
+
+        # A NAS registered while FreeRADIUS runs is answered once it has been started again.
+        with pytest.raises(TimeoutError):  # an unknown client gets no answer at all
+            await _ask(port, SECRET_LATER, "alice", ROTATED, source=LATER, timeout=0.5)
+        await _nas(api_a, LATER, SECRET_LATER)
+        later = await until(
+            lambda: _answer(port, SECRET_LATER, "alice", ROTATED, source=LATER), 20, 0.2
+        )
+        assert later.accepted
     finally:
-        process.terminate()
-        process.wait(10)
+        stop.set()
+        await radius
+        out.close()
 
     stored = await pool.fetchval(
         "select string_agg(data::text || metadata::text, ' ') from events.events"
@@ -217,6 +232,6 @@ async def test_logins_answered_from_the_read_model(
     assert "Service password set" in history and "Hotspot password set" in history
     written = _output(radius_log)
     assert "Login OK" in written
-    for password in (*PASSWORDS.values(), OTHER_ALICE, ROTATED, SECRET_A, SECRET_B):
+    for password in (*PASSWORDS.values(), OTHER_ALICE, ROTATED, SECRET_A, SECRET_B, SECRET_LATER):
         assert password not in stored
         assert password not in written

@@ -120,7 +120,10 @@ async def one(nas_id: UUID, principal: Caller, cases: Cases) -> JSONResponse:
     "",
     status_code=201,
     summary="Register a NAS",
-    description="FreeRADIUS reads its clients when it starts: restart it to answer a new NAS.",
+    description=(
+        "FreeRADIUS answers it within seconds: the radius process starts FreeRADIUS again "
+        "when the registry changes (it reads its clients only at start)."
+    ),
     response_model=Nas,
     responses=problems(*WRITE),
 )

@@ -118,6 +118,6 @@ class Radius:
         return edited
 
     async def remove_nas(self, call: Call, nas_id: UUID) -> None:
-        """Forget a NAS: FreeRADIUS no longer answers it once restarted."""
+        """Forget a NAS: FreeRADIUS no longer answers it once started again (seconds)."""
         if not await self._credentials.remove_nas(call.tenant_id, nas_id):
             raise NotFound(f"NAS {nas_id} not found")
