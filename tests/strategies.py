@@ -23,6 +23,7 @@ from uuid import UUID
 
 from hypothesis import strategies as st
 
+from contracts import billing as b
 from contracts import commands as c
 from contracts.commands import DirectoryKind
 from contracts.subscription import Status
@@ -46,6 +47,7 @@ SERVICES, HOTSPOTS, DEVICES = _slots(10, 3), _slots(11, 2), _slots(12, 2)
 PAYMENTS, REFUNDS, TOUCHPOINTS = _slots(13, 2), _slots(14, 3), _slots(15, 2)
 # Plans: slots 0 to 2 made by `scaffold` (slot 1 priced in another currency), slot 3 free.
 PLANS = _slots(16, 4)
+SCHEDULES = _slots(17, 2)
 SLOTS = (
     *SUBSCRIPTIONS,
     *(i for ids in DIRECTORY.values() for i in ids),
@@ -56,6 +58,7 @@ SLOTS = (
     *REFUNDS,
     *TOUCHPOINTS,
     *PLANS,
+    *SCHEDULES,
 )
 
 
@@ -573,6 +576,51 @@ account_commands = st.one_of(
     ),
 )
 
+BILLED = {"plan": "Home 30", "price": "30.00", "currency": "USD", "cycle": "monthly",
+          "billing_day": 1}  # fmt: skip
+# The scheduler's commands at any moment (due or not), and staff's scheduled status changes.
+billing_commands = st.one_of(
+    st.builds(
+        b.IssueInvoice,
+        subscription_id=subscription_ids,
+        # Mostly the first of a month: the scaffold bills on day 1.
+        period_start=mostly(
+            st.builds(date, st.integers(2020, 2035), st.integers(1, 12), st.just(1)),
+            st.dates(),
+            3,
+        ),
+        now=moments,
+    ),
+    st.builds(
+        b.SuspendOverdue,
+        subscription_id=subscription_ids,
+        grace_days=mostly(st.integers(0, 30), st.integers(-(10**9), 10**9), 5),
+        now=moments,
+    ),
+    st.builds(b.ReactivatePaid, subscription_id=subscription_ids, now=moments),
+    st.builds(
+        b.ScheduleStatusChange,
+        subscription_id=subscription_ids,
+        schedule_id=st.sampled_from(SCHEDULES),
+        status=st.sampled_from(Status),
+        reason=maybe(texts(500)),
+        at=moments,
+        now=_now,
+    ),
+    st.builds(
+        b.CancelScheduledStatusChange,
+        subscription_id=subscription_ids,
+        schedule_id=st.sampled_from(SCHEDULES),
+        now=_now,
+    ),
+    st.builds(
+        b.ApplyScheduledStatusChange,
+        subscription_id=subscription_ids,
+        schedule_id=st.sampled_from(SCHEDULES),
+        now=moments,
+    ),
+)
+
 commands: st.SearchStrategy[c.Command] = st.one_of(
     directory_commands,
     lifecycle_commands,
@@ -581,6 +629,7 @@ commands: st.SearchStrategy[c.Command] = st.one_of(
     account_commands,
     plan_commands,
     plan_change_commands,
+    billing_commands,
 )
 
 
@@ -634,6 +683,7 @@ def scaffold() -> list[c.Command]:
         c.AddHotspot(subscription_id=sub, hotspot_id=HOTSPOTS[0], fields={"login": "g1"}, now=NOW),
         c.LinkDevice(subscription_id=sub, device_id=DEVICES[0], fields=device, now=NOW),
         c.RecordPayment(subscription_id=sub, payment_id=PAYMENTS[0], fields=payment, now=NOW),
+        c.SetBilling(subscription_id=sub, fields=BILLED, now=NOW),
     ]
     return made
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .account import AccountProjection
 from .directory import DirectoryProjection
 from .history import HistoryProjection
 from .inner import InnerProjection
@@ -20,6 +21,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         HistoryProjection,
         InnerProjection,
         PlansProjection,
+        AccountProjection,
         RadiusProjection,
     )
 }

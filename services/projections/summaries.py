@@ -96,8 +96,19 @@ def _directory_sentences(kind: str) -> dict[str, Sentence]:
     }
 
 
+# Status changes that happened on their own, by their cause.
+CAUSES = {
+    "overdue": "automatically: an invoice unpaid past the grace days",
+    "paid": "automatically: the balance was paid",
+    "scheduled": "as scheduled",
+}
+
+
 def _status_changed(p: Any, _: Names) -> str:
     moved = f"Status changed from {p.from_status} to {p.to_status}"  # StrEnum: the value
+    cause = CAUSES.get(getattr(p, "cause", None) or "")
+    if cause:
+        moved = f"{moved} ({cause})"
     return _with_reason(moved, p.reason)
 
 
@@ -152,6 +163,18 @@ SENTENCES: dict[str, Sentence] = {
     ),
     "subscription.touchpoint_logged": lambda p, _: (
         f"{p.kind.replace('_', ' ').capitalize()} logged: {_shortened(p.note)}"
+    ),
+    "subscription.invoice_issued": lambda p, _: (
+        f"Invoice {p.number} issued: {p.total} {p.currency} for {p.period_start} to "
+        f"{p.period_end}, due {p.due_on}"
+    ),
+    "subscription.status_change_scheduled": lambda p, _: _with_reason(
+        f"Status change to {p.to_status} scheduled for {p.at:%Y-%m-%d %H:%M} UTC", p.reason
+    ),
+    "subscription.status_change_unscheduled": lambda p, _: (
+        "Scheduled status change cancelled"
+        if p.reason == "cancelled"
+        else _with_reason("Scheduled status change dropped", p.reason)
     ),
     "plan.created": lambda p, _: (
         f"Plan {p.name} created: {p.price} {p.currency} {p.cycle}, "
