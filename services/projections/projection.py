@@ -35,6 +35,9 @@ class Projection(ABC):
     tables: ClassVar[tuple[str, ...]]
     handles: ClassVar[frozenset[str]]
     """Event types this projection understands; others are passed over (see the runner)."""
+    streams: ClassVar[frozenset[str]] = frozenset()
+    """Stream types every event of which this projection sees, whatever its type (a row that
+    keeps its stream's version must count events it has no other use for)."""
     append_only: ClassVar[tuple[str, ...]] = ()
     """Tables only ever inserted into: a rebuild adds even their primary keys after loading."""
 

@@ -277,5 +277,9 @@ def _use(
 
 def _handled(track: Track, events: Sequence[StoredEvent]) -> list[StoredEvent]:
     """The events of a batch the track's projection applies (not passed over, not skipped)."""
-    handles, skipped = track.projection.handles, track.skipped
-    return [e for e in events if e.type in handles and e.event_id not in skipped]
+    handles, streams, skipped = track.projection.handles, track.projection.streams, track.skipped
+    return [
+        e
+        for e in events
+        if (e.type in handles or e.stream_type in streams) and e.event_id not in skipped
+    ]

@@ -56,6 +56,8 @@ EDITED = sev.SubscriptionEdited.model_fields["type"].default
 STATUS_CHANGED = sev.SubscriptionStatusChanged.model_fields["type"].default
 REOPENED = sev.SubscriptionReopened.model_fields["type"].default
 ENGINEER_ASSIGNED = sev.SubscriptionEngineerAssigned.model_fields["type"].default
+# The events of a subscription stream that change a column besides the version.
+COLUMN_CHANGES = frozenset({EDITED, STATUS_CHANGED, REOPENED, ENGINEER_ASSIGNED})
 
 LOAD_REFS = """
 select * from {subscription_refs}
@@ -126,6 +128,10 @@ class SubscriptionsProjection(Projection):
             )
         }
     )
+
+    # A service, device, payment (...) is an event of the subscription's stream: the row's
+    # version (the summary's ETag, the History count) and updated_at follow it too.
+    streams = frozenset({"subscription"})
 
     def __init__(self, suffix: str = "") -> None:
         super().__init__(suffix)
@@ -258,17 +264,20 @@ def _created(event: StoredEvent) -> Row:
 
 
 def _patch(row: Row, event: StoredEvent) -> None:
-    """Fold a later subscription event into a new row or into the patch of an existing one."""
-    payload: Any = event.payload()
+    """Fold a later event of a subscription's stream into a new row or into the patch of an
+    existing one: its version and time always, its payload when it changes a column."""
     # Dispatch on the type name: a `match` on pydantic classes pays an ABC check per case.
-    if event.type == STATUS_CHANGED or event.type == REOPENED:
-        row["status"] = str(payload.to_status)
-    elif event.type == ENGINEER_ASSIGNED:
-        row["engineer_id"] = payload.to_engineer_id
-    elif event.type == EDITED:
-        for field, change in payload.changes.items():
-            if field in EDITABLE:
-                row[field] = _uuid(change.new) if field in SHOWN else change.new
+    kind = event.type
+    if kind in COLUMN_CHANGES:
+        payload: Any = event.payload()
+        if kind == EDITED:
+            for field, change in payload.changes.items():
+                if field in EDITABLE:
+                    row[field] = _uuid(change.new) if field in SHOWN else change.new
+        elif kind == ENGINEER_ASSIGNED:
+            row["engineer_id"] = payload.to_engineer_id
+        else:
+            row["status"] = str(payload.to_status)
     row["version"] = event.version
     row["updated_at"] = event.occurred_at
 

@@ -14,7 +14,7 @@ import nats
 from contracts.subjects import appended_hint_subject
 from services.subscription.config import Settings
 from tests.helpers import directory
-from tests.integration.conftest import ClientFactory, new_subscription
+from tests.integration.conftest import ClientFactory, new_subscription, project
 
 
 async def _versions(pool: asyncpg.Pool, stream_id: object) -> list[int]:
@@ -206,3 +206,22 @@ async def test_an_append_sends_the_relay_a_hint(
         raise AssertionError("no hint after 20 appends")
     finally:
         await nc.close()
+
+
+async def test_the_summary_etag_follows_every_event_of_the_stream(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """A service, device or payment is an event of the subscription's stream: the summary's
+    version (ETag, the History count) counts it, so an If-Match taken from it is not stale."""
+    created = await new_subscription(api)
+    url = f"/api/v1/subscriptions/{created['id']}"
+    service = {"plan": "Fibre 50", "download_max_mbps": 50, "upload_max_mbps": 10}
+    added = await api.post(f"{url}/services", json=service)
+    assert added.status_code == 201, added.text
+    assert added.json()["version"] == 2
+    await project(pool, added.json()["position"])
+    summary = await api.get(url)
+    assert summary.status_code == 200, summary.text
+    assert summary.json()["version"] == 2 and summary.headers["etag"] == '"2"'
+    edited = await api.patch(url, json={"name": "renamed"}, headers={"If-Match": '"2"'})
+    assert edited.status_code == 200, edited.text
