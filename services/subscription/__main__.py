@@ -83,9 +83,80 @@ def commands() -> None:
     uvloop.run(commands_module.run(settings))
 
 
-def _run(coro):  # type: ignore[no-untyped-def]
+scheduler_cli = typer.Typer(
+    help="The scheduler: invoices, overdue suspensions, scheduled status and plan changes",
+    no_args_is_help=True,
+)
+cli.add_typer(scheduler_cli, name="scheduler")
+
+
+@scheduler_cli.command("run")
+def scheduler_run() -> None:
+    """A pass every WISPGATE_SCHEDULER_INTERVAL_SECONDS on the wall clock, until stopped."""
+    from plumbing.process import serve
+    from services.subscription.scheduler import passes
+    from services.subscription.usecases.bootstrap import bootstrap
+
+    settings = get_settings()
+
+    async def main(stop: asyncio.Event) -> None:
+        pool = await settings.create_pool("wispgate-scheduler", settings.scheduler_concurrency + 2)
+        try:
+            await passes.run(
+                pool,
+                bootstrap(pool),
+                settings.scheduler_interval_seconds,
+                settings.scheduler_concurrency,
+                stop,
+            )
+        finally:
+            await pool.close()
+
+    serve(settings.log_level, main)
+
+
+@scheduler_cli.command("run-once")
+def scheduler_run_once(
+    now: Annotated[
+        str | None, typer.Option(help="The pass's clock (ISO 8601 with its zone); default now")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="List what would be done; send nothing")] = False,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant")] = None,
+) -> None:
+    """One pass as of --now: what was found due and what became of it, one line each."""
+    from datetime import UTC, datetime
+
+    from services.subscription.scheduler import passes
+    from services.subscription.usecases.bootstrap import bootstrap
+
+    try:
+        moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    except ValueError:
+        raise typer.BadParameter("an ISO 8601 date-time, e.g. 2027-01-05T00:00:00Z") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter("give the zone, e.g. 2027-01-05T00:00:00Z", param_hint="--now")
+    settings = get_settings()
+    configure(settings.log_level)
+
+    async def once(pool):  # type: ignore[no-untyped-def]
+        return await passes.run_once(
+            pool,
+            bootstrap(pool),
+            moment,
+            dry_run=dry_run,
+            concurrency=settings.scheduler_concurrency,
+            tenant_id=tenant,
+        )
+
+    done = _run(once, settings.scheduler_concurrency + 2, "wispgate-scheduler")
+    for d in done:
+        typer.echo(d.line())
+    typer.echo(f"{len(done)} due at {moment.isoformat()}" + (" (dry run)" if dry_run else ""))
+
+
+def _run(coro, size: int = 2, name: str = "wispgate-tokens"):  # type: ignore[no-untyped-def]
     async def wrapped():  # type: ignore[no-untyped-def]
-        pool = await get_settings().create_pool("wispgate-tokens", 2)
+        pool = await get_settings().create_pool(name, size)
         try:
             return await coro(pool)
         finally:

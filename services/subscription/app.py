@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from services.subscription import maintenance, web
 from services.subscription.api import (
+    billing,
     bulk,
     directory,
     exports,
@@ -117,6 +118,7 @@ def api_routers() -> list[APIRouter]:
         tabs.router,
         *directory.routers,
         plans.router,
+        *billing.routers,
         imports.router,
         *radius.routers,
     ]

@@ -41,6 +41,12 @@ class Settings(ServiceSettings):
     idempotency_retention_days: float = Field(
         7.0, alias="WISPGATE_IDEMPOTENCY_RETENTION_DAYS", gt=0
     )
+    # The scheduler: seconds between its passes, and commands it sends at once (each holds a
+    # pool connection while it runs).
+    scheduler_interval_seconds: float = Field(
+        60.0, alias="WISPGATE_SCHEDULER_INTERVAL_SECONDS", gt=0
+    )
+    scheduler_concurrency: int = Field(8, alias="WISPGATE_SCHEDULER_CONCURRENCY", ge=1, le=64)
     # Signs the admin pages' session cookie; every API replica needs the same one.
     session_secret: SecretStr | None = Field(None, alias="WISPGATE_SESSION_SECRET")
     # Authenticates the importer's command batches (the importer holds the same); the `commands`

@@ -23,10 +23,12 @@ OWNERS: dict[str, str | None] = {
     "events": "subscription",  # the event store, reservations, idempotency keys, relay checkpoints
     "access": "subscription",  # API tokens
     "credentials": "subscription",  # RADIUS passwords (NT hashes) and the NAS registry
+    "tenants": "subscription",  # a tenant's settings (grace days), PUT /api/v1/settings
     "read": "projections",  # the read models: the projections' published interface
     "imports": "importer",  # import jobs, their files and row errors
     "radius": "projections",  # FreeRADIUS's rlm_sql tables (read by FreeRADIUS, deploy/)
-    "billing": None,  # invoices and the account, when billing lands
+    # Nobody's: the account is a read model (read.accounts, read.invoices, projection account).
+    "billing": None,
 }
 
 # The only places a package names a schema it does not own: (module glob, schema, table or "*").

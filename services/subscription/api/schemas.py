@@ -170,10 +170,25 @@ class Touchpoint(Out):
     actor: str
 
 
+class ScheduledStatus(Out):
+    """A status change staff scheduled; the scheduler carries it out at `at`."""
+
+    id: UUID
+    status: Status
+    reason: str | None
+    at: datetime
+    scheduled_at: datetime
+
+
+class ScheduledStatuses(Out):
+    items: list[ScheduledStatus]
+
+
 class Summary(SubscriptionItem):
     counts: Counts
     recent_activities: list[Activity]
     touchpoints: list[Touchpoint]
+    scheduled_status_changes: list[ScheduledStatus]
 
 
 class HistoryEntry(Out):
@@ -332,11 +347,81 @@ class Hardware(Out):
     mac: str | None
 
 
+class InvoiceLine(Out):
+    description: str
+    amount: Money
+
+
+class Invoice(Out):
+    """An invoice for one billing period (`period_end` its last day), due on `due_on`."""
+
+    id: UUID
+    number: str
+    period_start: date
+    period_end: date
+    issued_at: datetime
+    due_on: date
+    currency: str
+    total: Money
+    lines: list[InvoiceLine]
+
+
+class TenantInvoice(Invoice):
+    subscription_id: UUID
+    unique_id: str
+
+
+class InvoicePage(Out):
+    items: list[TenantInvoice]
+    next_cursor: str | None
+
+
+class AccountLine(Out):
+    """A movement of money: positive what the customer owes more (invoice, charge, refund),
+    negative what they paid or are credited (payment, credit)."""
+
+    kind: Literal["invoice", "charge", "credit", "payment", "refund"]
+    occurred_at: datetime
+    description: str
+    amount: Money
+    currency: str
+
+
+class AccountBilling(Out):
+    plan: str
+    price: Money
+    currency: str
+    cycle: Literal["monthly", "quarterly", "semiannual", "annual"]
+    billing_day: int
+
+
+class Account(Out):
+    """A subscription's account: what it owes in its billing currency (negative: in credit),
+    the due date of the oldest invoice still open, and whether it is suspended as overdue."""
+
+    subscription_id: UUID
+    currency: str | None
+    balance: Money
+    due_on: date | None
+    overdue: bool
+    billing: AccountBilling | None
+    invoices: list[Invoice]
+    lines: list[AccountLine]
+    scheduled_status_changes: list[ScheduledStatus]
+
+
+class TenantSettings(Out):
+    grace_days: int = Field(description="days after an invoice's due date before it suspends")
+    updated_by: str | None
+    updated_at: datetime | None
+
+
 class Details(Out):
     billing: Billing | None
     service_information: list[ServiceInformation]
     hardware: list[Hardware]
     payments: list[Payment]
+    account: Account | None
 
 
 # --- plans -------------------------------------------------------------------------------------

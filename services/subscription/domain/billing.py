@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from uuid import UUID
@@ -21,9 +21,11 @@ from contracts import billing as ev
 from contracts import inner as inner_ev
 from contracts.base import Event
 from contracts.subscription import Status, SubscriptionStatusChanged
+from contracts.values import EARLIEST, LATEST, check_moment
 from services.subscription.domain.errors import Conflict, Invalid
 from services.subscription.domain.proration import MONTHS, minor
 
+MAX_GRACE_DAYS = 365
 OVERDUE = "overdue"
 PAID = "paid"
 
@@ -81,6 +83,8 @@ def issue(
     """The invoice of the period starting on `period_start`, once."""
     if billing is None:
         raise Conflict("the subscription has no billing details to invoice")
+    if not EARLIEST.date() < command.period_start < LATEST.date() - timedelta(days=366):
+        raise Invalid("period_start is out of range", "/period_start")
     start, end = period(billing.cycle, billing.billing_day, command.period_start)
     if start != command.period_start:
         raise Invalid(
@@ -88,7 +92,7 @@ def issue(
             f"{billing.billing_day}",
             "/period_start",
         )
-    today = command.now.astimezone(UTC).date()
+    today = _day(command.now)
     if start > today or any(i.period_start == start for i in ledger.invoices):
         return []
     total = minor(Fraction(billing.price), billing.currency)
@@ -121,12 +125,12 @@ def suspend_overdue(
     command: ev.SuspendOverdue, status: Status, currency: str | None, ledger: Ledger
 ) -> list[Event]:
     """Suspended with reason "overdue" if an invoice is unpaid past the grace days."""
-    if command.grace_days < 0:
-        raise Invalid("grace_days must be 0 or more", "/grace_days")
+    if not 0 <= command.grace_days <= MAX_GRACE_DAYS:
+        raise Invalid(f"grace_days must be 0 to {MAX_GRACE_DAYS}", "/grace_days")
     if status not in (Status.ACTIVE, Status.INACTIVE) or currency is None:
         return []
     first = overdue_at(ledger, currency, command.grace_days)
-    if first is None or command.now.astimezone(UTC).date() < first:
+    if first is None or _day(command.now) < first:
         return []
     changed = SubscriptionStatusChanged(
         from_status=status, to_status=Status.SUSPENDED, reason=OVERDUE, cause=OVERDUE
@@ -171,6 +175,14 @@ def evolve(ledger: Ledger, event: Event) -> Ledger:
 
 def _owe(ledger: Ledger, currency: str, amount: Decimal) -> Ledger:
     return replace(ledger, owed={**ledger.owed, currency: ledger.balance(currency) + amount})
+
+
+def _day(moment: datetime) -> date:
+    """The UTC day of a command's clock."""
+    try:
+        return check_moment(moment).astimezone(UTC).date()
+    except ValueError as exc:
+        raise Invalid(f"now {exc}", "/now") from None
 
 
 def _months_later(day: date, months: int) -> date:

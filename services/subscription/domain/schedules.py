@@ -4,7 +4,7 @@ carried out by the scheduler when due, or cancelled."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import assert_never
 from uuid import UUID
 
@@ -95,4 +95,4 @@ def _ahead(at: datetime, now: datetime) -> datetime:
         raise Invalid("at must carry its offset (e.g. 2027-02-01T00:00:00Z)", "/at")
     if moment <= now:
         raise Invalid("at must lie ahead; change the status now instead", "/at")
-    return moment
+    return moment.astimezone(UTC)

@@ -8,6 +8,8 @@ from uuid import UUID
 
 import asyncpg
 
+from services.subscription.read import account as account_queries
+
 SERVICES = """
 select id, plan, download_max_mbps, upload_max_mbps, download_min_mbps, upload_min_mbps, qos_mode,
        ipv4, ipv6, pppoe_username, mac, parent_node, installation_address, status,
@@ -153,6 +155,7 @@ async def details(pool: asyncpg.Pool, tenant_id: str, subscription_id: UUID) -> 
             for d in device_rows
         ],
         "payments": await payments(pool, tenant_id, subscription_id),
+        "account": await account_queries.account(pool, tenant_id, subscription_id),
     }
 
 

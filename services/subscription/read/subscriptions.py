@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.subscription.read import account as account_queries
 from services.subscription.read import inner as inner_queries
 from services.subscription.read.list_sql import BY_TRIGRAMS, COLUMNS, Statement
 from services.subscription.read.queries import Page, Sort, decode_cursor, encode_cursor
@@ -103,6 +104,9 @@ async def summary(
         "counts": await inner_queries.counts(pool, tenant_id, subscription_id),
         "recent_activities": [dict(r) for r in recent],
         "touchpoints": await inner_queries.touchpoints(pool, tenant_id, subscription_id, 10),
+        "scheduled_status_changes": await account_queries.scheduled(
+            pool, tenant_id, subscription_id
+        ),
     }
 
 

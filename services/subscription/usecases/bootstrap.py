@@ -9,6 +9,7 @@ import asyncpg
 
 from services.subscription.access.auth import Authenticator
 from services.subscription.usecases.account import Account
+from services.subscription.usecases.billing import Billing
 from services.subscription.usecases.calls import Runner
 from services.subscription.usecases.directory import Directory
 from services.subscription.usecases.plans import Plans
@@ -29,6 +30,7 @@ class UseCases:
     subscriptions: Subscriptions
     account: Account
     plans: Plans
+    billing: Billing
     radius: Radius
 
 
@@ -47,5 +49,6 @@ def bootstrap(
         subscriptions=Subscriptions(runner, handlers, UniqueIds(pool)),
         account=Account(runner),
         plans=Plans(runner),
+        billing=Billing(runner, pool),
         radius=Radius(runner, handlers, Credentials(pool)),
     )

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, Optional
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from contracts.subscription import Status
 
@@ -93,6 +93,20 @@ class SubscriptionPatch(Body):
 class StatusIn(Body):
     status: Status
     reason: Text | None = None
+
+
+class ScheduledStatusIn(Body):
+    """A status change for a moment to come (a date-time with its zone)."""
+
+    status: Status
+    reason: Text | None = None
+    at: datetime
+
+
+class SettingsIn(Body):
+    """The tenant's settings: days after an invoice's due date before it suspends."""
+
+    grace_days: Annotated[int, Field(ge=0, le=365)]
 
 
 class ReopenIn(Body):
