@@ -330,3 +330,24 @@ async def test_a_pass_killed_mid_run_and_restarted_issues_each_invoice_once(
     await passes.run_once(pool, cases, at(y, m, 1, 0, 5), tenant_id=tenant_id)
     await run_once(api, pool, app_transport, at(y, m, 1, 0, 10))
     assert await invoices_per_subscription(pool, tenant_id) == dict.fromkeys(made, 1)
+
+
+async def test_run_once_from_the_command_line_lists_a_dry_run(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, service_env: dict[str, str]
+) -> None:
+    y, m, _ = month_ahead()
+    sub = await billed_subscription(api)
+    await caught_up(api, pool)
+    tenant_id = api.tenant_id  # type: ignore[attr-defined]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.subscription", "scheduler", "run-once",
+        "--now", at(y, m, 1).isoformat(), "--tenant", tenant_id, "--dry-run",
+        env=service_env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    lines = out.decode().splitlines()
+    assert process.returncode == 0, out.decode()
+    assert lines[0].split()[:3] == ["invoice", tenant_id, sub["unique_id"]]
+    assert lines[0].endswith("would") and lines[-1].endswith("(dry run)")
+    assert await invoices_per_subscription(pool, tenant_id) == {}
