@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC
-from itertools import groupby
+from itertools import groupby, zip_longest
+from operator import itemgetter
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -65,7 +67,9 @@ insert into {scheduled_statuses} (tenant_id, id, subscription_id, to_status, rea
 values ($1, $2, $3, $4, $5, $6, $7)
 on conflict do nothing
 """
-UNSCHEDULED = "delete from {scheduled_statuses} where tenant_id = $1 and id = $2"
+UNSCHEDULED = """
+delete from {scheduled_statuses} where tenant_id = $1 and subscription_id = $2 and id = $3
+"""
 # The balance in the billing currency, from the lines of the subscriptions a batch touched.
 BALANCES = """
 update {accounts} a set balance = coalesce((
@@ -108,10 +112,21 @@ class AccountProjection(Projection):
     handles = TYPES
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
-        """Apply the batch's statements in order, then settle the touched balances."""
-        statements = [st for event in events for st in _statements(event)]
-        for sql, run in groupby(statements, key=lambda st: st[0]):
-            await conn.executemany(self.sql(sql), [args for _, args in run])
+        """Apply the batch's statements, each subscription's in order, then settle the touched
+        balances.
+
+        Every statement touches the rows of one subscription, so statements of different
+        subscriptions commute: the batch runs in rounds (the first statement of each
+        subscription, then the second, ...), and a round's statements go by SQL, one
+        executemany each (a day's invoices are two statements, not two per invoice).
+        """
+        streams: dict[tuple[str, UUID], list[Statement]] = {}
+        for event in events:
+            streams.setdefault((event.tenant_id, event.stream_id), []).extend(_statements(event))
+        for round_ in zip_longest(*streams.values()):
+            ordered = sorted((st for st in round_ if st is not None), key=itemgetter(0))
+            for sql, run in groupby(ordered, key=itemgetter(0)):
+                await conn.executemany(self.sql(sql), [args for _, args in run])
         touched = keys_arrays(sorted({(e.tenant_id, e.stream_id) for e in events}))
         await conn.execute(self.sql(BALANCES), *touched)
         await conn.execute(self.sql(DUE_DATES), *touched)
@@ -128,7 +143,7 @@ def _statements(event: StoredEvent) -> list[Statement]:
             moved = (STATUS, (t, sub, p.to_status.value, overdue))
             if p.schedule_id is None:
                 return [moved]
-            return [moved, (UNSCHEDULED, (t, p.schedule_id))]
+            return [moved, (UNSCHEDULED, (t, sub, p.schedule_id))]
         case sev.SubscriptionReopened():
             return [(STATUS, (t, sub, p.to_status.value, None))]
         case iev.BillingSet():
@@ -163,7 +178,7 @@ def _statements(event: StoredEvent) -> list[Statement]:
             row = (t, p.schedule_id, sub, p.to_status.value, p.reason, p.at, at)
             return [(SCHEDULED, row)]
         case bev.ScheduledStatusChangeDropped():
-            return [(UNSCHEDULED, (t, p.schedule_id))]
+            return [(UNSCHEDULED, (t, sub, p.schedule_id))]
         case _:
             raise ValueError(f"projection account cannot apply {event.type}")
 

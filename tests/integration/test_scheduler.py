@@ -20,7 +20,7 @@ from services.projections.rebuild import build_shadows, drop_shadows
 from services.subscription.scheduler import passes
 from tests.conftest import ROOT
 from tests.helpers import until
-from tests.integration.conftest import new_subscription, project
+from tests.integration.conftest import WebFactory, new_subscription, project
 from tests.integration.test_api_plans import HOME_50, _feed, _plan, _rates
 
 BILLING = {"plan": "Home 30", "price": "30.00", "currency": "USD", "cycle": "monthly",
@@ -89,7 +89,10 @@ async def billed_subscription(api: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def test_a_month_invoiced_upgraded_overdue_suspended_and_paid_reactivated(
-    api: httpx.AsyncClient, pool: asyncpg.Pool, app_transport: httpx.ASGITransport
+    api: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    app_transport: httpx.ASGITransport,
+    web: WebFactory,
 ) -> None:
     y, m, days = month_ahead()
     basic, fast = await _plan(api), await _plan(api, **HOME_50)
@@ -167,6 +170,10 @@ async def test_a_month_invoiced_upgraded_overdue_suspended_and_paid_reactivated(
     assert (state["balance"], state["due_on"], state["overdue"]) == ("0.00", None, False)
     details = (await api.get(f"/api/v1/subscriptions/{sub['id']}/details")).json()
     assert details["account"]["balance"] == "0.00"
+    browser = await web(api.tenant_id)  # type: ignore[attr-defined]
+    page = (await browser.get(f"/admin/subscriptions/{sub['id']}?tab=details")).text
+    assert "<h2>Account</h2>" in page and f"Invoice {invoice['number']}" in page
+    assert f"Charge: Home 50, {left} of {days} days" in page
 
     # The accountant's invoices of the month, listed and as CSV.
     period = {"from": f"{y:04d}-{m:02d}-01", "to": f"{y:04d}-{m:02d}-{days:02d}"}
