@@ -28,7 +28,8 @@ where a.currency is not null and a.status not in ('Cancelled', 'Completed')
   and a.billing_since <= c.start
   and not exists (
       select 1 from read.invoices i
-      where i.subscription_id = a.subscription_id and i.period_start = c.start
+      where i.tenant_id = a.tenant_id and i.subscription_id = a.subscription_id
+        and i.period_start = c.start
   )
 order by a.tenant_id, a.subscription_id
 """
