@@ -117,9 +117,11 @@ async def test_a_fresh_tenant_does_the_whole_job_in_the_browser(
     await payment.get_by_label("Reference").fill("QK7X2")
     await payment.get_by_label(re.compile("^Paid at")).fill("2026-12-01T10:00")
     await payment.get_by_role("button", name="Add payment").click()
-    payments = page.locator("tbody tr", has_text="QK7X2")
+    # The payment's row in the payments table (the account's lines list it too), with its Refund.
+    refund_link = page.get_by_role("link", name=re.compile("^Refund payment"))
+    payments = page.locator("tbody tr", has_text="QK7X2").filter(has=refund_link)
     await expect(payments).to_have_count(1)
-    await payments.get_by_role("link", name=re.compile("Refund")).click()
+    await payments.get_by_role("link", name=re.compile("^Refund payment")).click()
     refund = page.get_by_role("dialog", name=re.compile("Refund payment"))
     await refund.get_by_label("Amount").fill("10.00")
     await refund.get_by_label("Reason").fill("Outage credit")
