@@ -1,5 +1,6 @@
 """Administration → Contacts, Organizations, Engineers, Service Contracts and the pickers of the
-Add Subscription form, the list's engineer filter and the bulk form, over HTTP against the in-process app, real PostgreSQL and NATS.
+Add Subscription form, the list's engineer filter and the bulk form, over HTTP against the
+in-process app, real PostgreSQL and NATS.
 
 The projection workers do not run here: a test runs them (`project`) before reading a page that
 must show what it just wrote.
