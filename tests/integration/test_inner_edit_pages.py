@@ -464,3 +464,45 @@ async def test_a_read_token_sees_no_forms_and_cannot_post_them(
     for path in ("edit", "reopen", "billing", f"payments/{paid.json()['id']}/refund"):
         refused = await reader.submit(page, f"{url}/{path}", {"name": "x", "reason": "x"})
         assert refused.status_code == 403, path
+
+
+async def test_a_status_change_scheduled_on_the_summary_and_cancelled(
+    browser: Browser, pool: asyncpg.Pool
+) -> None:
+    created, url = await opened(browser, pool)
+    page = await browser.get(url)
+    assert ">Scheduled status changes</h2>" in page.text
+    assert "No status change scheduled." in page.text
+    action = f"{url}/scheduled-status"
+    undated = await send(browser, page, "scheduled-status", action, status="Cancelled", at="")
+    assert undated.status_code == 422
+    assert 'class="field-error"' in field_in(undated, "scheduled-status", "at")
+    past = await send(
+        browser, page, "scheduled-status", action, status="Cancelled", at="2020-01-01T00:00"
+    )
+    assert past.status_code == 422
+    assert 'class="field-error"' in field_in(past, "scheduled-status", "at")
+
+    done = await send(
+        browser, page, "scheduled-status", action,
+        status="Cancelled", reason="End of contract", at="2099-01-31T00:00",
+    )  # fmt: skip
+    assert done.status_code == 303, done.text
+    await caught_up(pool)
+    listed = await browser.api.get(f"/api/v1/subscriptions/{created['id']}/scheduled-status")
+    [change] = listed.json()["items"]
+    assert (change["status"], change["reason"]) == ("Cancelled", "End of contract")
+    assert change["at"].startswith("2099-01-31T00:00:00")
+    page = await browser.get(url)
+    row = re.search(r'aria-label="Scheduled status changes".*?</table>', page.text, re.S)
+    assert row and "End of contract" in row.group(0) and "status-cancelled" in row.group(0)
+    key = f"cancel-scheduled-{change['id']}"
+    assert "Cancel scheduled change to Cancelled" in dialog_html(page, key)
+
+    cancelled = await send(browser, page, key, f"{url}/scheduled-status/{change['id']}/cancel")
+    assert cancelled.status_code == 303, cancelled.text
+    await caught_up(pool)
+    page = await browser.get(url)
+    assert "No status change scheduled." in page.text and key not in page.text
+    listed = await browser.api.get(f"/api/v1/subscriptions/{created['id']}/scheduled-status")
+    assert listed.json()["items"] == []

@@ -92,6 +92,12 @@ ACTIONS = {
             "details",
         ),
         Action(
+            "scheduled-status", "Schedule status change", "Schedule", fields.SCHEDULE_STATUS,
+            inputs.ScheduledStatusIn,
+            lambda cases, call, sid, data: cases.billing.schedule_status(call, sid, data),
+            "summary", moments=("at",),
+        ),
+        Action(
             "touchpoints", "Add touchpoint", "Add touchpoint", fields.ADD_TOUCHPOINT,
             inputs.TouchpointIn,
             lambda cases, call, sid, data: cases.account.log_touchpoint(call, sid, data),

@@ -390,3 +390,20 @@ async def cancel_plan_change(
         refusal = Refused(f"cancel-plan-{item_id}", {}, _within(refused, ()))
         return await show(request, principal, subscription_id, "services", refused=refusal)
     return _done(subscription_id, "services")
+
+
+@router.post("/scheduled-status/{schedule_id:uuid}/cancel", name="admin-cancel-scheduled-status")
+async def cancel_scheduled_status(
+    request: Request, subscription_id: UUID, schedule_id: UUID, principal: Writer
+) -> Response:
+    """A status change scheduled for later dropped."""
+    await posted(request)
+    cases = request.app.state.usecases
+    call = page_call(principal)
+    try:
+        pending = cases.billing.cancel_scheduled_status(call, subscription_id, schedule_id)
+        await carried_out(request, pending)
+    except Rejected as refused:
+        refusal = Refused(f"cancel-scheduled-{schedule_id}", {}, _within(refused, ()))
+        return await show(request, principal, subscription_id, "summary", refused=refusal)
+    return _done(subscription_id, "summary")

@@ -245,6 +245,19 @@ class Builder:
             )
         )  # fmt: skip
 
+    def cancel_scheduled(self, change: dict[str, Any]) -> Dialog:
+        """Drop a status change scheduled for later."""
+        at = change["at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        return self.add(
+            Dialog(
+                f"cancel-scheduled-{change['id']}",
+                f"Cancel scheduled change to {change['status']}", "Cancel scheduled change",
+                f"{self._base}/scheduled-status/{change['id']}/cancel", (),
+                text=f"The subscription will not change to {change['status']} on {at} UTC.",
+                danger=True, opener="Cancel",
+            )
+        )  # fmt: skip
+
     def refund(self, payment: dict[str, Any]) -> Dialog:
         """A refund or void against one payment, at most what is left of it."""
         left = f"{payment['net']} {payment['currency']}"

@@ -38,6 +38,11 @@ CHANGE_STATUS = (
     Field("status", "Status", "select", STATUS_OPTIONS, required=True),
     Field("reason", "Reason"),
 )
+SCHEDULE_STATUS = (
+    Field("status", "Status", "select", STATUS_OPTIONS, required=True),
+    Field("reason", "Reason", hint="Shown in History when it is carried out"),
+    Field("at", "Date", "datetime", required=True, hint="When it takes effect, in your time zone"),
+)
 ASSIGN_ENGINEER = (Field("engineer_id", "Engineer", "select", required=True),)
 REOPEN = (
     Field(

@@ -90,7 +90,7 @@ async def show(
 ) -> Response:
     """The page on one tab; a refused form shown open with what was typed and why."""
     tab = tab if tab in TABS else "summary"
-    current = await caught_up(request, "subscriptions", "inner", "history")
+    current = await caught_up(request, "subscriptions", "inner", "history", "account")
     pool, tenant_id = request.app.state.pool, principal.tenant_id
     found = await views.summary(pool, tenant_id, subscription_id)
     if found is None:
@@ -163,7 +163,10 @@ async def _dialogs(
         if action.tab == tab and offered(action, closed)
     ]
     rows: dict[str, list[Dialog]] = {}
-    if tab == "details":
+    if tab == "summary":
+        for change in found["scheduled_status_changes"]:
+            rows[str(change["id"])] = [dialogs.cancel_scheduled(change)]
+    elif tab == "details":
         for payment in content["payments"]:
             if Decimal(payment["net"]) > 0:
                 rows[str(payment["id"])] = [dialogs.refund(payment)]
