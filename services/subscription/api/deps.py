@@ -52,6 +52,14 @@ MinPosition = Annotated[
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 SortParam = Annotated[str | None, Query(description="field, or -field for descending")]
+Overdue = Annotated[
+    bool | None,
+    Query(
+        description="true: owing on an invoice past its due date (UTC day) or suspended as "
+        "overdue (the account read model); false: neither"
+    ),
+]
+OnPlan = Annotated[UUID | None, Query(description="with a service on this catalogue plan")]
 
 
 async def fresh(reads: Freshness, projection: str, position: int | None) -> None:

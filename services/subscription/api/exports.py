@@ -16,6 +16,8 @@ from contracts.subscription import Status
 from services.subscription.api.auth import Caller
 from services.subscription.api.deps import (
     MinPosition,
+    OnPlan,
+    Overdue,
     Pool,
     Reads,
     SortParam,
@@ -41,10 +43,14 @@ async def selection(
         Query(max_length=200, description="Text in name, unique ID, contact or organization"),
     ] = None,
     sort: SortParam = None,
+    overdue: Overdue = None,
+    plan_id: OnPlan = None,
 ) -> Selection:
     """The list's filters and sort, parsed as `GET /subscriptions` parses them."""
     try:
-        return exports.selection(status, engineer_id, organization_id, contact_id, q, sort)
+        return exports.selection(
+            status, engineer_id, organization_id, contact_id, q, sort, overdue, plan_id
+        )
     except ValueError as exc:
         raise bad_query("sort", str(exc)) from None
 

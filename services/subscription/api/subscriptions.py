@@ -16,6 +16,8 @@ from services.subscription.api.deps import (
     Cursor,
     Limit,
     MinPosition,
+    OnPlan,
+    Overdue,
     Pool,
     Reads,
     SortParam,
@@ -81,15 +83,23 @@ async def listing(
         Query(max_length=200, description="Text in name, unique ID, contact or organization"),
     ] = None,
     sort: SortParam = None,
+    overdue: Overdue = None,
+    plan_id: OnPlan = None,
     cursor: Cursor = None,
     limit: Limit = 50,
     min_position: MinPosition = None,
 ) -> JSONResponse:
     try:
-        selected = selection(status, engineer_id, organization_id, contact_id, q, sort)
+        selected = selection(
+            status, engineer_id, organization_id, contact_id, q, sort, overdue, plan_id
+        )
     except ValueError as exc:
         raise bad_query("sort", str(exc)) from None
     await fresh(reads, "subscriptions", min_position)
+    if overdue is not None:
+        await fresh(reads, "account", min_position)
+    if plan_id is not None:
+        await fresh(reads, "inner", min_position)
     try:
         page = await views.list_subscriptions(
             pool, principal.tenant_id, selected.filters, selected.sort, cursor, limit

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.subscription.read.list_sql import account_filters
 from services.subscription.read.queries import Sort, like_pattern
 from services.subscription.read.subscriptions import SORTS
 
@@ -136,6 +137,7 @@ def _where(
 
     where = [f"tenant_id = {arg(tenant_id)}"]
     where += [f"{name} = {arg(filters[name])}" for name in EQUALS if filters.get(name)]
+    where += account_filters(filters, arg)
     statuses = sorted(set(filters.get("status") or ()))
     if len(statuses) == 1:
         where.append(f"status = {arg(statuses[0])}")

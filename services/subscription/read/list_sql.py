@@ -15,6 +15,7 @@ index passes hundreds of thousands of rows before the first match. Hence:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,11 @@ COLUMNS = """id, unique_id, unique_number, name, status, description, notificati
     service_contract_id, service_contract_number, service_contract_title,
     version, created_at, updated_at"""
 EQUALS = ("engineer_id", "organization_id", "contact_id", "service_contract_id")
+# "Overdue" from the account read model: owing on an invoice whose due date (a UTC day) has
+# passed, or suspended as overdue. "Plan": a service on that catalogue plan.
+OVERDUE = """id {} (select subscription_id from read.accounts where tenant_id = $1
+    and (overdue or due_on < (now() at time zone 'UTC')::date))"""
+ON_PLAN = "id in (select subscription_id from read.services where tenant_id = $1 and plan_id = {})"
 
 # The planner settings of `matches`, local to its transaction: the trigram index is the plan
 # whatever the estimate (no sort-index walk, no sequential scan) and no JIT for one page.
@@ -46,6 +52,7 @@ class Statement:
         for name in EQUALS:
             if filters.get(name):
                 self.where.append(f"{name} = {self.arg(filters[name])}")
+        self.where += account_filters(filters, self.arg)
         if after is not None:
             self.args += [_cursor_value(sort.column, after[0]), after[1]]
             self.where.append(sort.after(len(self.args) - 1, len(self.args)))
@@ -105,6 +112,16 @@ class Statement:
             f"select {columns} from read.subscriptions where {' and '.join(where)}"
             f" order by {self.sort.order_by} limit {rows}"
         )
+
+
+def account_filters(filters: dict[str, Any], arg: Callable[[Any], str]) -> list[str]:
+    """The conditions of the `overdue` and `plan_id` filters (the tenant is `$1`)."""
+    where = []
+    if filters.get("overdue") is not None:
+        where.append(OVERDUE.format("in" if filters["overdue"] else "not in"))
+    if filters.get("plan_id"):
+        where.append(ON_PLAN.format(arg(filters["plan_id"])))
+    return where
 
 
 def _cursor_value(column: str, value: Any) -> Any:

@@ -39,6 +39,8 @@ class BulkFilter(Body):
     organization_id: UUID | None = None
     contact_id: UUID | None = None
     q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    overdue: bool | None = None
+    plan_id: UUID | None = None
 
 
 class BulkIn(Body):
@@ -80,8 +82,9 @@ async def submit(pool: asyncpg.Pool, tenant_id: str, actor: str, data: BulkIn) -
 
 async def _matching(pool: asyncpg.Pool, tenant_id: str, given: BulkFilter) -> list[UUID]:
     chosen = selection(
-        given.status, given.engineer_id, given.organization_id, given.contact_id, given.q
-    )
+        given.status, given.engineer_id, given.organization_id, given.contact_id, given.q,
+        overdue=given.overdue, plan_id=given.plan_id,
+    )  # fmt: skip
     ids = await selected_ids.matching_ids(pool, tenant_id, chosen.filters, MAX_BULK_ROWS + 1)
     if not ids:
         raise Invalid("the filter matches no subscription", "/filter")

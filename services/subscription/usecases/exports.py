@@ -55,6 +55,8 @@ def selection(
     contact_id: UUID | None = None,
     q: str | None = None,
     sort: str | None = None,
+    overdue: bool | None = None,
+    plan_id: UUID | None = None,
 ) -> Selection:
     """The list's filters and order; ValueError names a sort that is not one."""
     filters = {
@@ -63,6 +65,8 @@ def selection(
         "organization_id": organization_id,
         "contact_id": contact_id,
         "q": q.strip() if q else None,
+        "overdue": overdue,
+        "plan_id": plan_id,
     }
     return Selection(filters, parse_sort(sort, views.SORTS, views.DEFAULT_SORT))
 

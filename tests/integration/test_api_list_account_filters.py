@@ -1,0 +1,93 @@
+"""The list's "overdue" and "plan" filters (GET /api/v1/subscriptions?overdue=&plan_id=, the
+exports and a bulk change by filter alike), from the account and inner read models, with the
+scheduler run in-process on an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+
+from tests.integration.conftest import new_subscription
+from tests.integration.test_api_plans import HOME_50, _plan
+from tests.integration.test_scheduler import (
+    at,
+    billed_subscription,
+    caught_up,
+    month_ahead,
+    outcomes,
+    run_once,
+)
+
+
+async def _on_plan(api: httpx.AsyncClient, sub: dict[str, Any], plan_id: str) -> None:
+    added = await api.post(f"/api/v1/subscriptions/{sub['id']}/services", json={"plan_id": plan_id})
+    assert added.status_code == 201, added.text
+
+
+async def _listed(api: httpx.AsyncClient, **params: Any) -> set[str]:
+    answered = await api.get("/api/v1/subscriptions", params=params)
+    assert answered.status_code == 200, answered.text
+    return {item["id"] for item in answered.json()["items"]}
+
+
+async def test_overdue_and_plan_filters(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, app_transport: httpx.ASGITransport
+) -> None:
+    y, m, _ = month_ahead()
+    basic, fast = await _plan(api), await _plan(api, **HOME_50)
+    late, paid = await billed_subscription(api), await billed_subscription(api)
+    plain = await new_subscription(api)
+    await _on_plan(api, late, basic)
+    await _on_plan(api, paid, fast)
+    issued = await run_once(api, pool, app_transport, at(y, m, 1))
+    assert outcomes(issued) == [("invoice", "changed")] * 2
+    payment = {"amount": "30.00", "currency": "USD", "method": "cash",
+               "paid_at": datetime.now(UTC).isoformat()}  # fmt: skip
+    assert (await api.post(f"/api/v1/subscriptions/{paid['id']}/payments", json=payment)).is_success
+    suspended = await run_once(api, pool, app_transport, at(y, m, 9))
+    assert outcomes(suspended) == [("overdue", "changed")]
+    await caught_up(api, pool)
+    ids = {s["id"] for s in (late, paid, plain)}
+
+    assert await _listed(api, overdue="true") == {late["id"]}
+    assert await _listed(api, overdue="false") == {paid["id"], plain["id"]}
+    assert await _listed(api, plan_id=basic) == {late["id"]}
+    assert await _listed(api, plan_id=fast) == {paid["id"]}
+    assert await _listed(api, plan_id=fast, overdue="true") == set()
+    assert await _listed(api, plan_id=basic, overdue="true", status="Suspended") == {late["id"]}
+    assert await _listed(api) == ids
+
+    # Owing past an invoice's due date counts too, suspended or not (the read model told so).
+    await pool.execute(
+        "update read.accounts set balance = 30, due_on = $3 where tenant_id = $1"
+        " and subscription_id = $2",
+        api.tenant_id,  # type: ignore[attr-defined]
+        UUID(paid["id"]),
+        datetime.now(UTC).date() - timedelta(days=1),
+    )
+    assert await _listed(api, overdue="true") == {late["id"], paid["id"]}
+
+    for bad in ({"overdue": "maybe"}, {"plan_id": "home-30"}):
+        refused = await api.get("/api/v1/subscriptions", params=bad)
+        assert refused.status_code == 422, refused.text
+        assert next(iter(bad)) in refused.text
+    exported = await api.get(
+        "/api/v1/subscriptions/export.csv", params={"overdue": "true", "plan_id": basic}
+    )
+    assert exported.status_code == 200
+    rows = exported.content.decode("utf-8-sig").splitlines()
+    assert len(rows) == 2 and late["unique_id"] in rows[1]
+    spec = (await api.get("/openapi.json")).json()
+    listing = spec["paths"]["/api/v1/subscriptions"]["get"]["parameters"]
+    assert {"overdue", "plan_id"} <= {p["name"] for p in listing}
+    body = {
+        "filter": {"overdue": True, "plan_id": basic},
+        "action": {"type": "status", "status": "Cancelled", "reason": "never paid"},
+    }
+    queued = await api.post("/api/v1/subscriptions/bulk", json=body)
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["rows_total"] == 1
