@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 
-from tests.integration.conftest import new_subscription
+from tests.integration.conftest import WebFactory, new_subscription
 from tests.integration.test_api_plans import HOME_50, _plan
 from tests.integration.test_scheduler import (
     at,
@@ -34,9 +34,11 @@ async def _listed(api: httpx.AsyncClient, **params: Any) -> set[str]:
     return {item["id"] for item in answered.json()["items"]}
 
 
-async def test_overdue_and_plan_filters(
+async def _owing_paid_and_plain(
     api: httpx.AsyncClient, pool: asyncpg.Pool, app_transport: httpx.ASGITransport
-) -> None:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str, str]:
+    """Three subscriptions: one on Home 30 suspended as overdue, one on Home 50 that paid its
+    invoice, one never billed; and the two plans' ids."""
     y, m, _ = month_ahead()
     basic, fast = await _plan(api), await _plan(api, **HOME_50)
     late, paid = await billed_subscription(api), await billed_subscription(api)
@@ -51,6 +53,13 @@ async def test_overdue_and_plan_filters(
     suspended = await run_once(api, pool, app_transport, at(y, m, 9))
     assert outcomes(suspended) == [("overdue", "changed")]
     await caught_up(api, pool)
+    return late, paid, plain, basic, fast
+
+
+async def test_overdue_and_plan_filters(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, app_transport: httpx.ASGITransport
+) -> None:
+    late, paid, plain, basic, fast = await _owing_paid_and_plain(api, pool, app_transport)
     ids = {s["id"] for s in (late, paid, plain)}
 
     assert await _listed(api, overdue="true") == {late["id"]}
@@ -91,3 +100,35 @@ async def test_overdue_and_plan_filters(
     queued = await api.post("/api/v1/subscriptions/bulk", json=body)
     assert queued.status_code == 202, queued.text
     assert queued.json()["rows_total"] == 1
+
+
+async def test_the_list_page_filters_overdue_and_by_plan(
+    api: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    app_transport: httpx.ASGITransport,
+    web: WebFactory,
+) -> None:
+    late, paid, plain, basic, fast = await _owing_paid_and_plain(api, pool, app_transport)
+    browser = await web(api.tenant_id)  # type: ignore[attr-defined]
+    page = await browser.get("/admin/subscriptions")
+    assert page.status_code == 200
+    assert '<label for="filter-overdue">Payment</label>' in page.text
+    assert f'<option value="{basic}">Home 30</option>' in page.text
+    assert all(s["unique_id"] in page.text for s in (late, paid, plain))
+
+    overdue = await browser.get("/admin/subscriptions", params={"overdue": "true"})
+    assert late["unique_id"] in overdue.text
+    assert paid["unique_id"] not in overdue.text and plain["unique_id"] not in overdue.text
+    assert '<option value="true" selected>Overdue</option>' in overdue.text
+    assert 'name="filter_overdue" value="true"' in overdue.text
+    assert "export.csv?overdue=true" in overdue.text
+    on_plan = await browser.get("/admin/subscriptions", params={"plan_id": fast})
+    assert paid["unique_id"] in on_plan.text and late["unique_id"] not in on_plan.text
+    assert f'<option value="{fast}" selected>Home 50</option>' in on_plan.text
+    exported = await browser.get(
+        "/admin/subscriptions/export.csv", params={"overdue": "false", "plan_id": fast}
+    )
+    assert [paid["unique_id"] in row for row in exported.text.splitlines()[1:]] == [True]
+    ignored = await browser.get("/admin/subscriptions", params={"overdue": "maybe", "plan_id": "x"})
+    assert ignored.status_code == 200 and late["unique_id"] in ignored.text
+    assert paid["unique_id"] in ignored.text

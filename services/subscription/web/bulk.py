@@ -46,7 +46,13 @@ STATUSES = [s.value for s in Status]
 ACTION_FIELDS = ("action", "status", "reason", "engineer_id")
 ENGINEER = Field("engineer_id", "Assign to")  # a picker of active engineers
 # The list's filters, as the bulk form carries them (beside the action's own `status`).
-FILTER_FIELDS = {"filter_status": "status", "filter_engineer_id": "engineer_id", "filter_q": "q"}
+FILTER_FIELDS = {
+    "filter_status": "status",
+    "filter_engineer_id": "engineer_id",
+    "filter_q": "q",
+    "filter_overdue": "overdue",
+    "filter_plan_id": "plan_id",
+}
 # The form field that shows a refusal, by the last step of the pointer the use case names.
 FIELD_OF = {
     "status": "status",

@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from uuid import UUID, uuid4
 
+import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import QueryParams
 
 from contracts.subscription import Status
 from services.subscription.access.tokens import Principal
+from services.subscription.read import plans as plan_queries
 from services.subscription.read import subscriptions as views
+from services.subscription.read.queries import parse_sort
 from services.subscription.usecases import exports
 from services.subscription.usecases.exports import Download
 from services.subscription.usecases.inputs import SubscriptionIn
 from services.subscription.web import bulk, pickers
+from services.subscription.web.choices import Option
 from services.subscription.web.fields import NEW_SUBSCRIPTION, Field
 from services.subscription.web.forms import (
     Rejected,
@@ -37,6 +41,9 @@ FIELDS = [f.name for f in NEW_SUBSCRIPTION]
 # keeps one who has left), and its "Find engineer" without JavaScript.
 ENGINEER = Field("engineer_id", "Engineer")
 FIND_ENGINEER = f"pick:{ENGINEER.name}"
+# The plan filter is a select: a catalogue holds dozens of plans, not a directory's 100,000.
+PLAN_CHOICES = 200
+PLANS_BY_NAME = parse_sort("name", plan_queries.SORTS, plan_queries.DEFAULT_SORT)
 
 
 @dataclass(frozen=True)
@@ -46,19 +53,31 @@ class Filters:
     status: str = ""
     engineer_id: str = ""
     q: str = ""
+    overdue: str = ""  # "true", "false" or "" (either)
+    plan_id: str = ""
 
     @classmethod
     def of(cls, params: QueryParams) -> Filters:
         status = params.get("status", "")
         engineer = params.get("engineer_id", "")
+        overdue = params.get("overdue", "")
+        plan = params.get("plan_id", "")
         return cls(
             status=status if status in STATUSES else "",
             engineer_id=engineer if _is_uuid(engineer) else "",
             q=params.get("q", "").strip()[:200],
+            overdue=overdue if overdue in ("true", "false") else "",
+            plan_id=plan if _is_uuid(plan) else "",
         )
 
     def query(self) -> dict[str, str]:
-        return {"status": self.status, "engineer_id": self.engineer_id, "q": self.q}
+        return {
+            "status": self.status,
+            "engineer_id": self.engineer_id,
+            "q": self.q,
+            "overdue": self.overdue,
+            "plan_id": self.plan_id,
+        }
 
     def selection(self) -> exports.Selection:
         """The filters as the list and the exports take them."""
@@ -66,7 +85,13 @@ class Filters:
             status=[Status(self.status)] if self.status else None,
             engineer_id=UUID(self.engineer_id) if self.engineer_id else None,
             q=self.q or None,
+            overdue={"true": True, "false": False}.get(self.overdue),
+            plan_id=UUID(self.plan_id) if self.plan_id else None,
         )
+
+    def read_models(self) -> list[str]:
+        """The read models the filters read: the list's, and the account's or services'."""
+        return ["subscriptions"] + ["account"] * bool(self.overdue) + ["inner"] * bool(self.plan_id)
 
 
 @router.get("")
@@ -75,13 +100,13 @@ async def listing(request: Request, principal: SignedIn, cursor: str | None = No
     filters = Filters.of(params)
     searched = pickers.searches(params, [ENGINEER.name])
     if params.get("then") == FIND_ENGINEER:  # to the choose page, back with the filters kept
-        kept = {"status": filters.status, "q": filters.q}
+        kept = {k: v for k, v in filters.query().items() if k != ENGINEER.name}
         away = pickers.detour(FIND_ENGINEER, kept, searched, request.url.path, inactive=True)
         return see_other(away or request.url.path)
     chosen = {ENGINEER.name: filters.engineer_id}
     errors = pickers.unchosen(chosen, searched, add=False)
     filters = replace(filters, engineer_id=chosen[ENGINEER.name])
-    current = await caught_up(request, "subscriptions")
+    current = await caught_up(request, *filters.read_models())
     selected = filters.selection()
     pool = request.app.state.pool
     try:
@@ -99,6 +124,7 @@ async def listing(request: Request, principal: SignedIn, cursor: str | None = No
         422 if errors else 200,
         filters=filters,
         statuses=STATUSES,
+        plans=await _plan_filter(pool, principal.tenant_id),
         engineer=ENGINEER,
         # The box shows the engineer filtered by, or what was typed with none chosen.
         labels=searched | await pickers.labels(pool, principal.tenant_id, chosen),
@@ -126,15 +152,17 @@ async def listing(request: Request, principal: SignedIn, cursor: str | None = No
 
 @router.get("/export.csv")
 async def export_csv(request: Request, principal: SignedIn) -> Response:
-    await caught_up(request, "subscriptions")
-    selected = Filters.of(request.query_params).selection()
+    filters = Filters.of(request.query_params)
+    await caught_up(request, *filters.read_models())
+    selected = filters.selection()
     return _streamed(exports.csv_download(request.app.state.pool, principal.tenant_id, selected))
 
 
 @router.get("/export.xlsx")
 async def export_xlsx(request: Request, principal: SignedIn) -> Response:
-    await caught_up(request, "subscriptions")
-    selected = Filters.of(request.query_params).selection()
+    filters = Filters.of(request.query_params)
+    await caught_up(request, *filters.read_models())
+    selected = filters.selection()
     pool = request.app.state.pool
     return _streamed(await exports.xlsx_download(pool, principal.tenant_id, selected))
 
@@ -209,6 +237,18 @@ def _streamed(download: Download) -> StreamingResponse:
     return StreamingResponse(
         download.chunks, media_type=download.media_type, headers=download.headers
     )
+
+
+async def _plan_filter(pool: asyncpg.Pool, tenant_id: str) -> list[Option]:
+    """The plan filter's choices: the catalogue by name, retired plans too (their services keep
+    them); the first PLAN_CHOICES."""
+    page = await plan_queries.list_plans(
+        pool, tenant_id, None, None, PLANS_BY_NAME, None, PLAN_CHOICES
+    )
+    return [
+        Option(str(p["id"]), f"{p['name']} (retired)" if p["retired"] else str(p["name"]))
+        for p in page.items
+    ]
 
 
 def _is_uuid(text: str) -> bool:
