@@ -19,8 +19,6 @@ from collections import deque
 from collections.abc import Sequence
 
 import asyncpg
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.bulk import (
@@ -31,7 +29,7 @@ from contracts.bulk import (
     BulkBatchResult,
     BulkRow,
 )
-from contracts.imports import SIGNATURE_HEADER, RowError, batch_signature
+from contracts.imports import RowError
 from plumbing import eventlog
 
 from . import jobs
@@ -39,7 +37,7 @@ from .config import Settings
 from .jobs import Failure, Job, Progress
 from .report import Report
 from .run import LIST_PROJECTION, Stopping
-from .sender import Sender, Unanswered
+from .sender import BatchFailed, Sender
 
 log = logging.getLogger(__name__)
 
@@ -135,32 +133,17 @@ class BulkRun:
 
 
 async def request(sender: Sender, body: bytes, rows: Sequence[BulkRow]) -> BulkBatchResult:
-    """The service's result for every row of a bulk batch, sent again (as it was) with a
-    growing delay until answered or out of attempts."""
-    headers = {SIGNATURE_HEADER: batch_signature(sender.secret, body), BATCH_KIND_HEADER: BULK_KIND}
-    problem = ""
-    for attempt in range(1, sender.attempts + 1):
-        try:
-            reply = await sender.nc.request(
-                sender.subject, body, timeout=sender.timeout, headers=headers
-            )
-            return _checked(BulkBatchResult.model_validate_json(reply.data), rows)
-        except (NatsTimeout, NoRespondersError, TimeoutError) as exc:
-            problem = f"no answer from the subscription service ({type(exc).__name__})"
-        except (ValidationError, ValueError) as exc:
-            problem = f"the subscription service could not handle a batch: {exc}"
-        log.warning(
-            "bulk batch not handled",
-            extra={"attempt": attempt, "problem": problem, "rows": len(rows)},
-        )
-        if attempt < sender.attempts:
-            await asyncio.sleep(sender.delay * 2 ** (attempt - 1))
-    raise Unanswered(problem)
+    """The service's result for every row of a bulk batch, sent as import batches are."""
+
+    def checked(data: bytes) -> BulkBatchResult:
+        return _checked(BulkBatchResult.model_validate_json(data), rows)
+
+    return await sender.ask(body, checked, rows=len(rows), headers={BATCH_KIND_HEADER: BULK_KIND})
 
 
 def _checked(result: BulkBatchResult, rows: Sequence[BulkRow]) -> BulkBatchResult:
     if result.error:
-        raise ValueError(result.error)
+        raise BatchFailed(result.error)
     if [r.seq for r in result.results] != [r.seq for r in rows]:
-        raise ValueError("the reply does not answer every row of the batch in order")
+        raise BatchFailed("the reply does not answer every row of the batch in order")
     return result

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
@@ -33,6 +35,8 @@ from .jobs import Failure, Job
 from .table import Record
 
 log = logging.getLogger(__name__)
+
+Answer = TypeVar("Answer")
 
 
 class Unanswered(Exception):
@@ -143,21 +147,38 @@ class Sender:
 
     async def send(self, body: bytes, rows: list[ImportedSubscription]) -> BatchResult:
         """The service's result for every row of the batch, and its checks' problems."""
+
+        def checked(data: bytes) -> BatchResult:
+            return _checked(BatchResult.model_validate_json(data), rows)
+
+        return await self.ask(body, checked, rows=len(rows))
+
+    async def ask(
+        self,
+        body: bytes,
+        answer: Callable[[bytes], Answer],
+        *,
+        rows: int,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """Send a signed batch and read the reply with `answer`, sending it again as it was with
+        a growing delay while no answer comes or `answer` refuses the reply (ValidationError or
+        BatchFailed); Unanswered once every attempt is spent."""
         problem = ""
-        headers = {SIGNATURE_HEADER: batch_signature(self.secret, body)}
+        signed = {SIGNATURE_HEADER: batch_signature(self.secret, body), **(headers or {})}
         for attempt in range(1, self.attempts + 1):
             try:
                 reply = await self.nc.request(
-                    self.subject, body, timeout=self.timeout, headers=headers
+                    self.subject, body, timeout=self.timeout, headers=signed
                 )
-                return _checked(BatchResult.model_validate_json(reply.data), rows)
+                return answer(reply.data)
             except (NatsTimeout, NoRespondersError, TimeoutError) as exc:
                 problem = f"no answer from the subscription service ({type(exc).__name__})"
             except (ValidationError, BatchFailed) as exc:
                 problem = f"the subscription service could not handle a batch: {exc}"
             log.warning(
                 "command batch not handled",
-                extra={"attempt": attempt, "problem": problem, "rows": len(rows)},
+                extra={"attempt": attempt, "problem": problem, "rows": rows},
             )
             if attempt < self.attempts:
                 await asyncio.sleep(self.delay * 2 ** (attempt - 1))
