@@ -25,7 +25,7 @@ from contracts.commands import (
 from contracts.values import normalize_mac, parse_ip, parse_ipv4, parse_ipv6
 from services.subscription.domain.errors import AlreadyExists, Invalid, NotFound
 from services.subscription.domain.fields import Fields
-from services.subscription.domain.plans import SHAPING_FIELDS, Plans
+from services.subscription.domain.plans import SHAPING_FIELDS, Plans, rates
 from services.subscription.domain.service_plans import (
     editable,
     not_retired,
@@ -36,7 +36,6 @@ from services.subscription.domain.service_plans import (
 SERVICE_FIELDS = set(ev.ServiceFields.model_fields) - {"overrides"}
 HOTSPOT_FIELDS = set(ev.HotspotFields.model_fields)
 DEVICE_FIELDS = (set(ev.DeviceFields.model_fields) - {"device_type"}) | {"type"}
-MAX_MBPS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -149,21 +148,10 @@ def service_fields(values: Mapping[str, Any], plans: Plans) -> ev.ServiceFields:
     Fields(values, SERVICE_FIELDS)  # unknown fields first, named as sent
     values, overrides = on_plan(values, plans)
     f = Fields(values, SERVICE_FIELDS)
-    down = f.whole("download_max_mbps", required=True, high=MAX_MBPS)
-    up = f.whole("upload_max_mbps", required=True, high=MAX_MBPS)
-    down_min = f.whole("download_min_mbps", high=MAX_MBPS)
-    up_min = f.whole("upload_min_mbps", high=MAX_MBPS)
-    if down_min is not None and down is not None and down_min > down:
-        raise Invalid("download_min_mbps must not exceed download_max_mbps", "/download_min_mbps")
-    if up_min is not None and up is not None and up_min > up:
-        raise Invalid("upload_min_mbps must not exceed upload_max_mbps", "/upload_min_mbps")
+    shaped = rates(f)
     return ev.ServiceFields(
         plan=f.text("plan", required=True, max_length=100),
-        download_max_mbps=down,
-        upload_max_mbps=up,
-        download_min_mbps=down_min,
-        upload_min_mbps=up_min,
-        qos_mode=f.text("qos_mode", max_length=50),
+        **shaped,
         ipv4=_distinct(f.parsed_list("ipv4", parse_ipv4), "/ipv4"),
         ipv6=_distinct(f.parsed_list("ipv6", parse_ipv6), "/ipv6"),
         pppoe_username=f.token("pppoe_username"),

@@ -82,8 +82,9 @@ def shaping(plan: Plan) -> dict[str, Any]:
     return {name: getattr(plan.fields, name) for name in SHAPING_FIELDS}
 
 
-def _plan(values: Mapping[str, Any]) -> ev.PlanFields:
-    f = Fields(values, PLAN_FIELDS)
+def rates(f: Fields) -> dict[str, Any]:
+    """The four rates and the QoS mode of a plan or a service, checked: the maximums required,
+    each minimum at most its maximum."""
     down = f.whole("download_max_mbps", required=True, high=MAX_MBPS)
     up = f.whole("upload_max_mbps", required=True, high=MAX_MBPS)
     down_min = f.whole("download_min_mbps", high=MAX_MBPS)
@@ -92,13 +93,21 @@ def _plan(values: Mapping[str, Any]) -> ev.PlanFields:
         raise Invalid("download_min_mbps must not exceed download_max_mbps", "/download_min_mbps")
     if up_min is not None and up is not None and up_min > up:
         raise Invalid("upload_min_mbps must not exceed upload_max_mbps", "/upload_min_mbps")
+    return {
+        "download_max_mbps": down,
+        "upload_max_mbps": up,
+        "download_min_mbps": down_min,
+        "upload_min_mbps": up_min,
+        "qos_mode": f.text("qos_mode", max_length=50),
+    }
+
+
+def _plan(values: Mapping[str, Any]) -> ev.PlanFields:
+    f = Fields(values, PLAN_FIELDS)
+    shaped = rates(f)
     return ev.PlanFields(
         name=f.text("name", required=True, max_length=100),
-        download_max_mbps=down,
-        upload_max_mbps=up,
-        download_min_mbps=down_min,
-        upload_min_mbps=up_min,
-        qos_mode=f.text("qos_mode", max_length=50),
+        **shaped,
         price=_price(values.get("price")),
         currency=f.parsed("currency", parse_currency, required=True),
         cycle=f.choice("cycle", CYCLES),
